@@ -1,0 +1,157 @@
+// The arena: one engine's whole state in one contiguous block of linear memory at a base the
+// host chooses. Every link inside is an index or an arena-relative offset, never an absolute
+// address, so a snapshot (a byte copy) can be restored at any other base. This file owns the
+// header layout and the region base pointers; nothing here is a static in linear memory,
+// because instantiating the module on another thread would reset those (DESIGN.md).
+import { MAX_ORDERS } from './layout';
+
+export const ARENA_MAGIC: u32 = 0x424f4c43; // "CLOB"
+export const ARENA_VERSION: u32 = 1;
+
+// Header fields (arena-relative).
+export const H_MAGIC = 0; //          u32
+export const H_VERSION = 4; //        u32
+export const H_MAX_ORDERS = 8; //     u32
+export const H_MAX_SYMBOLS = 12; //   u32
+export const H_LADDER_TICKS = 16; //  u32 ladder entries shared by all symbols
+export const H_INDEX_BITS = 20; //    u32 log2 of the id index capacity
+export const H_LIVE_ORDERS = 24; //   u32 resting orders
+export const H_ORDER_FREE = 28; //    u32 head of the order free list (NONE = empty)
+export const H_ORDER_HWM = 32; //     u32 order slots ever handed out
+export const H_LEVEL_FREE = 36; //    u32 head of the level free list
+export const H_LEVEL_HWM = 40; //     u32
+export const H_LADDER_USED = 44; //   u32 ladder entries given to symbols
+export const H_BITS_USED = 48; //     u32 bitmap words given to symbols
+export const H_SUMMARY_USED = 52; //  u32 summary words given to symbols
+export const H_NEXT_TRADE_ID = 56; // i64
+export const H_EVENTS_WRITTEN = 64; // u32 events written by the last process() call
+export const H_SIZE_BYTES = 68; //    u32 total arena size
+export const H_OFF_ORDERS = 72; //    u32 region offsets ...
+export const H_OFF_LEVELS = 76;
+export const H_OFF_SYMBOLS = 80;
+export const H_OFF_TAGS = 84;
+export const H_OFF_KEYS = 88;
+export const H_OFF_VALS = 92;
+export const H_OFF_LADDER = 96;
+export const H_OFF_BITS = 100;
+export const H_OFF_SUMMARY = 104;
+export const HEADER_SIZE: u32 = 128;
+
+export const NONE: u32 = 0xffffffff;
+
+export const ORDER_SLOT: u32 = 64;
+export const LEVEL_SLOT: u32 = 32;
+export const SYMBOL_SLOT: u32 = 128;
+
+// Region bases (absolute), rebound from the header at every entry point.
+export let A: usize = 0;
+export let ORDERS: usize = 0;
+export let LEVELS: usize = 0;
+export let SYMBOLS: usize = 0;
+export let TAGS: usize = 0;
+export let KEYS: usize = 0;
+export let VALS: usize = 0;
+export let INDEX_MASK: u32 = 0;
+export let INDEX_SHIFT: u64 = 0;
+
+export function bind(arena: usize): void {
+  A = arena;
+  ORDERS = arena + <usize>load<u32>(arena + H_OFF_ORDERS);
+  LEVELS = arena + <usize>load<u32>(arena + H_OFF_LEVELS);
+  SYMBOLS = arena + <usize>load<u32>(arena + H_OFF_SYMBOLS);
+  TAGS = arena + <usize>load<u32>(arena + H_OFF_TAGS);
+  KEYS = arena + <usize>load<u32>(arena + H_OFF_KEYS);
+  VALS = arena + <usize>load<u32>(arena + H_OFF_VALS);
+  const bits = load<u32>(arena + H_INDEX_BITS);
+  INDEX_MASK = (<u32>1 << bits) - 1;
+  INDEX_SHIFT = <u64>(64 - bits);
+}
+
+@inline export function hdr32(field: u32): u32 {
+  return load<u32>(A + field);
+}
+@inline export function setHdr32(field: u32, v: u32): void {
+  store<u32>(A + field, v);
+}
+
+function align64(n: u64): u64 {
+  return (n + 63) & ~(<u64>63);
+}
+
+function indexBits(maxOrders: u32): u32 {
+  // At most half full: linear probes stay short.
+  let bits: u32 = 4;
+  while ((<u64>1 << bits) < (<u64>maxOrders << 1)) bits++;
+  return bits;
+}
+
+function bitmapWords(ladderTicks: u32, maxSymbols: u32): u64 {
+  return (<u64>ladderTicks + 63) / 64 + <u64>maxSymbols;
+}
+function summaryWords(ladderTicks: u32, maxSymbols: u32): u64 {
+  return (<u64>ladderTicks + 4095) / 4096 + <u64>maxSymbols;
+}
+
+/** Lays out the regions into the header at `arena` (offsets only) and returns the total size, or 0 if too large. */
+function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: u32, write: bool): u64 {
+  const bits = indexBits(maxOrders);
+  const cap: u64 = <u64>1 << bits;
+  let at: u64 = HEADER_SIZE;
+  const offOrders = at; at = align64(at + <u64>maxOrders * ORDER_SLOT);
+  const offLevels = at; at = align64(at + <u64>maxOrders * LEVEL_SLOT);
+  const offSymbols = at; at = align64(at + <u64>maxSymbols * SYMBOL_SLOT);
+  const offTags = at; at = align64(at + cap + 16);
+  const offKeys = at; at = align64(at + cap * 8);
+  const offVals = at; at = align64(at + cap * 8);
+  const offLadder = at; at = align64(at + <u64>ladderTicks * 4);
+  const offBits = at; at = align64(at + bitmapWords(ladderTicks, maxSymbols) * 8);
+  const offSummary = at; at = align64(at + summaryWords(ladderTicks, maxSymbols) * 8);
+  if (at >= <u64>0xf0000000) return 0;
+  if (write) {
+    store<u32>(arena + H_INDEX_BITS, bits);
+    store<u32>(arena + H_OFF_ORDERS, <u32>offOrders);
+    store<u32>(arena + H_OFF_LEVELS, <u32>offLevels);
+    store<u32>(arena + H_OFF_SYMBOLS, <u32>offSymbols);
+    store<u32>(arena + H_OFF_TAGS, <u32>offTags);
+    store<u32>(arena + H_OFF_KEYS, <u32>offKeys);
+    store<u32>(arena + H_OFF_VALS, <u32>offVals);
+    store<u32>(arena + H_OFF_LADDER, <u32>offLadder);
+    store<u32>(arena + H_OFF_BITS, <u32>offBits);
+    store<u32>(arena + H_OFF_SUMMARY, <u32>offSummary);
+    store<u32>(arena + H_SIZE_BYTES, <u32>at);
+  }
+  return at;
+}
+
+export function limitsValid(maxOrders: u32, maxSymbols: u32, ladderTicks: u32): bool {
+  return maxOrders >= 1 && maxOrders <= <u32>MAX_ORDERS && maxSymbols >= 1 && maxSymbols <= 1 << 20 && ladderTicks >= 1 && ladderTicks <= 1 << 28;
+}
+
+/** Bytes an arena with these limits needs (0 if the limits are out of range). */
+export function arenaSize(maxOrders: u32, maxSymbols: u32, ladderTicks: u32): u32 {
+  if (!limitsValid(maxOrders, maxSymbols, ladderTicks)) return 0;
+  return <u32>layoutInto(0, maxOrders, maxSymbols, ladderTicks, false);
+}
+
+/** Formats an arena (zeroing it first unless the host says it is fresh memory). Returns 0, or -1 on bad limits. */
+export function initArena(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: u32, zeroed: bool): i32 {
+  if (!limitsValid(maxOrders, maxSymbols, ladderTicks)) return -1;
+  const size = layoutInto(0, maxOrders, maxSymbols, ladderTicks, false);
+  // Fresh memory is zero already; filling it would commit every page of a mostly idle arena.
+  if (!zeroed) memory.fill(arena, 0, <usize>size);
+  layoutInto(arena, maxOrders, maxSymbols, ladderTicks, true);
+  store<u32>(arena + H_MAGIC, ARENA_MAGIC);
+  store<u32>(arena + H_VERSION, ARENA_VERSION);
+  store<u32>(arena + H_MAX_ORDERS, maxOrders);
+  store<u32>(arena + H_MAX_SYMBOLS, maxSymbols);
+  store<u32>(arena + H_LADDER_TICKS, ladderTicks);
+  store<u32>(arena + H_ORDER_FREE, NONE);
+  store<u32>(arena + H_LEVEL_FREE, NONE);
+  store<i64>(arena + H_NEXT_TRADE_ID, 1);
+  return 0;
+}
+
+/** True when `arena` holds a formatted arena of this version (checked before restore). */
+export function arenaValid(arena: usize): bool {
+  return load<u32>(arena + H_MAGIC) == ARENA_MAGIC && load<u32>(arena + H_VERSION) == ARENA_VERSION;
+}

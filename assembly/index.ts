@@ -1,0 +1,82 @@
+// The core's exported entry points. Each binds the arena first (its region bases live in this
+// instance's globals), then works on raw memory. i32 arguments only: no BigInt crosses.
+import { bind, arenaSize as sizeFor, initArena, arenaValid, hdr32, setHdr32, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
+import { CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION } from './layout';
+import { startOutput, outputAt, startCommand } from './events';
+import { execute } from './commands';
+import { digest as bookDigest } from './digest';
+import * as queries from './queries';
+
+export function layoutVersion(): i32 {
+  return LAYOUT_VERSION;
+}
+
+export function arenaSize(maxOrders: u32, maxSymbols: u32, ladderTicks: u32): u32 {
+  return sizeFor(maxOrders, maxSymbols, ladderTicks);
+}
+
+export function init(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: u32, zeroed: bool): i32 {
+  return initArena(arena, maxOrders, maxSymbols, ladderTicks, zeroed);
+}
+
+/** Size in bytes of a valid arena at this address (for snapshots), or 0 if none is there. */
+export function arenaBytes(arena: usize): u32 {
+  return arenaValid(arena) ? load<u32>(arena + H_SIZE_BYTES) : 0;
+}
+
+/**
+ * Runs up to `count` command records from `commands`, writing event records at `events`
+ * (room for `capacity`). Before each command it makes sure the worst case fits (3 events per
+ * resting order plus a constant); if not, it stops and returns how many commands it ran, so
+ * the host drains the events and calls again with the rest. -1: the region cannot hold even
+ * one command's worst case. The number of events written is left in the arena header.
+ */
+export function process(arena: usize, commands: usize, count: i32, events: usize, capacity: i32): i32 {
+  bind(arena);
+  startOutput(events);
+  const end = events + <usize>capacity * EVT_SIZE;
+  let i = 0;
+  for (; i < count; i++) {
+    const worst = (<u64>hdr32(H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
+    if (<u64>(end - outputAt()) < worst) {
+      if (i == 0) return -1;
+      break;
+    }
+    const c = commands + <usize>i * CMD_SIZE;
+    startCommand(c);
+    execute(c);
+  }
+  setHdr32(H_EVENTS_WRITTEN, <u32>((outputAt() - events) / EVT_SIZE));
+  return i;
+}
+
+export function eventsWritten(arena: usize): u32 {
+  bind(arena);
+  return hdr32(H_EVENTS_WRITTEN);
+}
+
+export function liveOrders(arena: usize): u32 {
+  bind(arena);
+  return hdr32(H_LIVE_ORDERS);
+}
+
+/** Writes the state digest (u64) at io. */
+export function digest(arena: usize, io: usize): void {
+  bind(arena);
+  store<u64>(io, bookDigest());
+}
+
+export function depth(arena: usize, symbol: u32, side: u8, levels: i32, io: usize): i32 {
+  bind(arena);
+  return queries.depth(symbol, side, levels, io);
+}
+
+export function queue(arena: usize, symbol: u32, side: u8, max: i32, io: usize): i32 {
+  bind(arena);
+  return queries.queue(symbol, side, max, io);
+}
+
+export function findOrder(arena: usize, io: usize): i32 {
+  bind(arena);
+  return queries.findOrder(io);
+}

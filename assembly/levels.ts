@@ -1,0 +1,75 @@
+// Price levels: 32-byte slots from a pool, each holding an intrusive doubly linked FIFO of
+// order slots (O(1) append, O(1) unlink anywhere) and the level's running total and count.
+import { LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM, hdr32, setHdr32 } from './arena';
+import { orderPtr, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
+
+export const LV_PRICE = 0; // i64
+export const LV_TOTAL = 8; // i64
+export const LV_HEAD = 16; // u32 order slot (free list link when free)
+export const LV_TAIL = 20; // u32
+export const LV_COUNT = 24; // u32
+export const LV_SIDE = 28; // u8
+
+@inline export function levelPtr(level: u32): usize {
+  return LEVELS + <usize>level * LEVEL_SLOT;
+}
+
+export function allocLevel(side: u8, price: i64): u32 {
+  let level = hdr32(H_LEVEL_FREE);
+  if (level != NONE) {
+    setHdr32(H_LEVEL_FREE, load<u32>(levelPtr(level) + LV_HEAD));
+  } else {
+    level = hdr32(H_LEVEL_HWM);
+    setHdr32(H_LEVEL_HWM, level + 1);
+  }
+  const p = levelPtr(level);
+  store<i64>(p + LV_PRICE, price);
+  store<i64>(p + LV_TOTAL, 0);
+  store<u32>(p + LV_HEAD, NONE);
+  store<u32>(p + LV_TAIL, NONE);
+  store<u32>(p + LV_COUNT, 0);
+  store<u8>(p + LV_SIDE, side);
+  return level;
+}
+
+export function freeLevel(level: u32): void {
+  store<u32>(levelPtr(level) + LV_HEAD, hdr32(H_LEVEL_FREE));
+  setHdr32(H_LEVEL_FREE, level);
+}
+
+/** Appends an order at the tail: it gets the last place in time priority. */
+export function appendOrder(level: u32, slot: u32): void {
+  const lp = levelPtr(level);
+  const op = orderPtr(slot);
+  const tail = load<u32>(lp + LV_TAIL);
+  store<u32>(op + O_PREV, tail);
+  store<u32>(op + O_NEXT, NONE);
+  store<u32>(op + O_LEVEL, level);
+  if (tail == NONE) store<u32>(lp + LV_HEAD, slot);
+  else store<u32>(orderPtr(tail) + O_NEXT, slot);
+  store<u32>(lp + LV_TAIL, slot);
+  store<u32>(lp + LV_COUNT, load<u32>(lp + LV_COUNT) + 1);
+  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) + load<i64>(op + O_REM));
+}
+
+/** Unlinks an order from wherever it stands in its level's queue; its remaining leaves the total. */
+export function unlinkOrder(slot: u32): void {
+  const op = orderPtr(slot);
+  const lp = levelPtr(load<u32>(op + O_LEVEL));
+  const prev = load<u32>(op + O_PREV);
+  const next = load<u32>(op + O_NEXT);
+  if (prev == NONE) store<u32>(lp + LV_HEAD, next);
+  else store<u32>(orderPtr(prev) + O_NEXT, next);
+  if (next == NONE) store<u32>(lp + LV_TAIL, prev);
+  else store<u32>(orderPtr(next) + O_PREV, prev);
+  store<u32>(lp + LV_COUNT, load<u32>(lp + LV_COUNT) - 1);
+  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) - load<i64>(op + O_REM));
+}
+
+/** Changes a resting order's remaining quantity in place (keeps its place in the queue). */
+export function setRemaining(slot: u32, rem: i64): void {
+  const op = orderPtr(slot);
+  const lp = levelPtr(load<u32>(op + O_LEVEL));
+  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) - load<i64>(op + O_REM) + rem);
+  store<i64>(op + O_REM, rem);
+}

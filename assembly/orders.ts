@@ -1,0 +1,61 @@
+// The order pool: fixed 64-byte slots, a free list threaded through freed slots, and a
+// generation per slot. A handle is (generation << 32 | slot); the generation grows every time a
+// slot is freed, so a handle kept past its order's life never resolves to the slot's next tenant.
+import { ORDERS, NONE, ORDER_SLOT, H_ORDER_FREE, H_ORDER_HWM, H_LIVE_ORDERS, H_MAX_ORDERS, hdr32, setHdr32 } from './arena';
+
+export const O_ID = 0; //      i64
+export const O_PRICE = 8; //   i64
+export const O_REM = 16; //    i64 remaining quantity
+export const O_CLIENT = 24; // i64 client order id
+export const O_PREV = 32; //   u32 slot, NONE at the head of its level
+export const O_NEXT = 36; //   u32 slot, NONE at the tail; free list link when free
+export const O_LEVEL = 40; //  u32 level slot
+export const O_ACCOUNT = 44; // u32
+export const O_SYMBOL = 48; // u32 symbol id
+export const O_GEN = 52; //    u32 generation
+export const O_SIDE = 56; //   u8
+export const O_STP = 57; //    u8
+export const O_FLAGS = 58; //  u8
+
+@inline export function orderPtr(slot: u32): usize {
+  return ORDERS + <usize>slot * ORDER_SLOT;
+}
+
+/** Takes a free slot (the caller checked capacity). */
+export function allocOrder(): u32 {
+  let slot = hdr32(H_ORDER_FREE);
+  if (slot != NONE) {
+    setHdr32(H_ORDER_FREE, load<u32>(orderPtr(slot) + O_NEXT));
+  } else {
+    slot = hdr32(H_ORDER_HWM);
+    setHdr32(H_ORDER_HWM, slot + 1);
+  }
+  setHdr32(H_LIVE_ORDERS, hdr32(H_LIVE_ORDERS) + 1);
+  return slot;
+}
+
+export function freeOrder(slot: u32): void {
+  const p = orderPtr(slot);
+  store<u32>(p + O_GEN, load<u32>(p + O_GEN) + 1);
+  store<i64>(p + O_ID, 0);
+  store<u32>(p + O_NEXT, hdr32(H_ORDER_FREE));
+  setHdr32(H_ORDER_FREE, slot);
+  setHdr32(H_LIVE_ORDERS, hdr32(H_LIVE_ORDERS) - 1);
+}
+
+@inline export function ordersFull(): bool {
+  return hdr32(H_LIVE_ORDERS) >= hdr32(H_MAX_ORDERS);
+}
+
+@inline export function handleOf(slot: u32): u64 {
+  return (<u64>load<u32>(orderPtr(slot) + O_GEN) << 32) | <u64>slot;
+}
+
+/** The slot a handle names, or NONE if that order is gone. */
+export function resolveHandle(handle: u64): u32 {
+  const slot = <u32>handle;
+  if (slot >= hdr32(H_ORDER_HWM)) return NONE;
+  const p = orderPtr(slot);
+  if (load<u32>(p + O_GEN) != <u32>(handle >> 32) || load<i64>(p + O_ID) == 0) return NONE;
+  return slot;
+}

@@ -1,0 +1,84 @@
+// The symbol table: one 128-byte slot per symbol id (ids 1..maxSymbols, direct-indexed), with
+// the symbol's trading rules and its price ladder's place in the arena.
+import { SYMBOLS, SYMBOL_SLOT, H_MAX_SYMBOLS, H_LADDER_TICKS, H_LADDER_USED, H_BITS_USED, H_SUMMARY_USED, H_OFF_LADDER, H_OFF_BITS, H_OFF_SUMMARY, hdr32, setHdr32 } from './arena';
+import { STATUS_ACTIVE } from './layout';
+
+export const S_ID = 0; //         u32 (0: never added)
+export const S_STATUS = 4; //     u8
+export const S_TICK = 8; //       i64
+export const S_LOT = 16; //       i64
+export const S_BAND_MIN = 24; //  i64
+export const S_BAND_MAX = 32; //  i64
+export const S_WIDTH = 40; //     u32 ladder entries (ticks in the band)
+export const S_LADDER = 44; //    u32 arena offset of the ladder (u32 per tick: level slot + 1, 0 empty)
+export const S_BITS = 48; //      u32 arena offset of the occupancy bitmap (a bit per tick)
+export const S_SUMMARY = 52; //   u32 arena offset of the summary bitmap (a bit per bitmap word)
+export const S_WORDS = 56; //     u32 bitmap words
+export const S_SUM_WORDS = 60; // u32 summary words
+export const S_BEST_BID = 64; //  i32 tick index, -1 when no bids
+export const S_BEST_ASK = 68; //  i32 tick index, -1 when no asks
+export const S_BID_LEVELS = 72; // u32
+export const S_ASK_LEVELS = 76; // u32
+
+/** The symbol's slot, or 0 if the id is not added. */
+export function symbolPtr(id: u32): usize {
+  if (id == 0 || id > hdr32(H_MAX_SYMBOLS)) return 0;
+  const p = SYMBOLS + <usize>(id - 1) * SYMBOL_SLOT;
+  return load<u32>(p + S_ID) == 0 ? 0 : p;
+}
+
+@inline export function symbolSlotFor(id: u32): usize {
+  return SYMBOLS + <usize>(id - 1) * SYMBOL_SLOT;
+}
+
+/** Ladder entries a band needs, or -1 if it does not fit a u32 (the band was validated: min <= max, both on tick). */
+export function bandWidth(tick: i64, bandMin: i64, bandMax: i64): i64 {
+  const span = <u64>(bandMax - bandMin) / <u64>tick; // wraps correctly: max >= min
+  if (span >= 0xffffffff) return -1;
+  return <i64>span + 1;
+}
+
+export function ladderTicksLeft(): u32 {
+  return hdr32(H_LADDER_TICKS) - hdr32(H_LADDER_USED);
+}
+
+/** Adds a validated symbol, carving its ladder and bitmaps out of the shared regions. */
+export function addSymbol(id: u32, tick: i64, lot: i64, bandMin: i64, bandMax: i64, width: u32): void {
+  const p = symbolSlotFor(id);
+  const words = (width + 63) >> 6;
+  const sumWords = (words + 63) >> 6;
+  const ladderUsed = hdr32(H_LADDER_USED);
+  const bitsUsed = hdr32(H_BITS_USED);
+  const sumUsed = hdr32(H_SUMMARY_USED);
+  store<u32>(p + S_ID, id);
+  store<u8>(p + S_STATUS, <u8>STATUS_ACTIVE);
+  store<i64>(p + S_TICK, tick);
+  store<i64>(p + S_LOT, lot);
+  store<i64>(p + S_BAND_MIN, bandMin);
+  store<i64>(p + S_BAND_MAX, bandMax);
+  store<u32>(p + S_WIDTH, width);
+  store<u32>(p + S_LADDER, hdr32(H_OFF_LADDER) + ladderUsed * 4);
+  store<u32>(p + S_BITS, hdr32(H_OFF_BITS) + bitsUsed * 8);
+  store<u32>(p + S_SUMMARY, hdr32(H_OFF_SUMMARY) + sumUsed * 8);
+  store<u32>(p + S_WORDS, words);
+  store<u32>(p + S_SUM_WORDS, sumWords);
+  store<i32>(p + S_BEST_BID, -1);
+  store<i32>(p + S_BEST_ASK, -1);
+  setHdr32(H_LADDER_USED, ladderUsed + width);
+  setHdr32(H_BITS_USED, bitsUsed + words);
+  setHdr32(H_SUMMARY_USED, sumUsed + sumWords);
+}
+
+@inline export function symbolTick(sp: usize): i64 {
+  return load<i64>(sp + S_TICK);
+}
+
+/** The ladder index of a price already checked to be in the band and on tick. */
+@inline export function tickIndex(sp: usize, price: i64): i32 {
+  return <i32>(<u64>(price - load<i64>(sp + S_BAND_MIN)) / <u64>load<i64>(sp + S_TICK));
+}
+
+@inline export function priceAt(sp: usize, idx: i32): i64 {
+  return load<i64>(sp + S_BAND_MIN) + <i64>idx * load<i64>(sp + S_TICK);
+}
+

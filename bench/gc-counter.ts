@@ -1,0 +1,22 @@
+// Counts V8 garbage collections inside a measured window (perf_hooks 'gc' entries).
+import { PerformanceObserver } from 'node:perf_hooks';
+
+export class GcCounter {
+  private entries: { start: number; duration: number }[] = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.entries.push({ start: e.startTime, duration: e.duration });
+  });
+
+  start(): void {
+    this.entries = [];
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Stops observing and returns the collections that began in [from, to] (performance.now() times). */
+  async stop(from: number, to: number): Promise<{ count: number; totalMs: number }> {
+    await new Promise((r) => setTimeout(r, 20)); // gc entries are delivered asynchronously
+    this.observer.disconnect();
+    const inside = this.entries.filter((e) => e.start >= from && e.start <= to);
+    return { count: inside.length, totalMs: inside.reduce((s, e) => s + e.duration, 0) };
+  }
+}

@@ -1,0 +1,63 @@
+// Loading the Wasm core. Three builds of the same AssemblyScript source (asconfig.json):
+// release (SIMD + threads, shared memory), debug, and scalar (no SIMD, no atomics, plain memory:
+// the build a Wasm zkVM could prove). They must agree event for event.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { LAYOUT_VERSION } from '../assembly/layout.js';
+
+export type CoreBuild = 'release' | 'debug' | 'scalar';
+export const CORE_BUILDS: readonly CoreBuild[] = ['release', 'debug', 'scalar'];
+
+/** The core's exports. Addresses and counts are i32; u32 results must be read with `>>> 0`. */
+export interface CoreExports {
+  layoutVersion(): number;
+  arenaSize(maxOrders: number, maxSymbols: number, ladderTicks: number): number;
+  init(arena: number, maxOrders: number, maxSymbols: number, ladderTicks: number, zeroed: number): number;
+  arenaBytes(arena: number): number;
+  process(arena: number, commands: number, count: number, events: number, capacity: number): number;
+  eventsWritten(arena: number): number;
+  liveOrders(arena: number): number;
+  digest(arena: number, io: number): void;
+  depth(arena: number, symbol: number, side: number, levels: number, io: number): number;
+  queue(arena: number, symbol: number, side: number, max: number, io: number): number;
+  findOrder(arena: number, io: number): number;
+}
+
+const modules = new Map<CoreBuild, WebAssembly.Module>();
+
+/** The folder holding the compiled .wasm files, from src/ (tsx) or dist/src/ (compiled). */
+function wasmDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '..', 'wasm'), join(here, '..', '..', 'wasm')]) {
+    if (existsSync(join(candidate, 'release.wasm'))) return candidate;
+  }
+  throw new Error(`clob: the Wasm core is not built (no wasm/release.wasm near ${here}); run \`npm run build:wasm\``);
+}
+
+export function coreModule(build: CoreBuild): WebAssembly.Module {
+  if (!CORE_BUILDS.includes(build)) throw new TypeError(`build must be one of ${CORE_BUILDS.join(', ')}; got ${String(build)}`);
+  let module = modules.get(build);
+  if (!module) {
+    module = new WebAssembly.Module(readFileSync(join(wasmDir(), `${build}.wasm`)));
+    modules.set(build, module);
+  }
+  return module;
+}
+
+/** Whether a build wants shared memory (release and debug do; scalar does not). */
+export function usesSharedMemory(build: CoreBuild): boolean {
+  return build !== 'scalar';
+}
+
+/** The largest memory the builds declare, in 64 KiB pages (asconfig.json maximumMemory). */
+export const MAX_PAGES = 65536;
+
+export function instantiateCore(build: CoreBuild, memory: WebAssembly.Memory): CoreExports {
+  const instance = new WebAssembly.Instance(coreModule(build), { env: { memory } });
+  const core = instance.exports as unknown as CoreExports;
+  if (core.layoutVersion() !== LAYOUT_VERSION) {
+    throw new Error(`clob: wasm/${build}.wasm has layout version ${core.layoutVersion()}, the library ${LAYOUT_VERSION}; rebuild with \`npm run build:wasm\``);
+  }
+  return core;
+}

@@ -1,0 +1,406 @@
+// Engine: an in-process, multi-symbol matching engine over one Wasm memory.
+//
+// Memory map (bytes, each region 64-byte aligned, all above the core's reserved first 64 KiB):
+//   scratch  query results (depth/queue/order rows, digest)
+//   submit   one command record for the object API
+//   commands the batch input region (CommandWriter)
+//   events   the output region (EventReader); sized so any command's worst case fits
+//   arena    the books: pools, index, ladders (laid out by the core)
+import * as L from '../assembly/layout.js';
+import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES } from './core.js';
+import { CommandWriter, EventReader } from './batch.js';
+import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
+import { EngineEvent, toEngineEvent } from './events.js';
+import { Int, toI64, toU32, fromI64 } from './int.js';
+import { Side, OrderType, TimeInForce, SelfTradePrevention, SIDES, ORDER_TYPES, TIFS, STP_MODES, SIDE_NAMES, codeOf } from './codes.js';
+
+export interface SymbolSpec {
+  /** 1..maxSymbols */
+  id: number;
+  /** Prices must be multiples of it (price units). */
+  tickSize: Int;
+  /** Quantities must be multiples of it. */
+  lotSize: Int;
+  /** The price band: orders priced outside it are rejected. Its width in ticks uses ladder space. */
+  minPrice: Int;
+  maxPrice: Int;
+}
+
+export interface EngineOptions {
+  /** Resting orders at most (default 262,144; at most 4,194,304). */
+  maxOrders?: number;
+  /** Symbol ids 1..maxSymbols (default 1,024). */
+  maxSymbols?: number;
+  /** Price-ladder entries shared by all symbols: the sum of their band widths in ticks (default 4,194,304). */
+  ladderTicks?: number;
+  /** Commands per batch in the zero-copy path (default 4,096). */
+  batchSize?: number;
+  /**
+   * Event records the output region holds (default: the minimum plus 16,384). The minimum is the
+   * worst case of one command: 3 per resting order + 8. A batch whose events do not fit is run
+   * in several chunks, each handed to run()'s callback.
+   */
+  eventCapacity?: number;
+  /** Which Wasm build runs the book (default 'release'). */
+  build?: CoreBuild;
+  /** Return every i64 field as a bigint (default: numbers, and bigint only beyond 2^53). */
+  bigint?: boolean;
+  /** Symbols to add at creation; an invalid one throws. */
+  symbols?: SymbolSpec[];
+}
+
+export interface NewOrder {
+  symbol: number;
+  orderId: Int;
+  side: Side;
+  quantity: Int;
+  /** Limit price; for a market order, the optional protection (worst) price. */
+  price?: Int;
+  type?: OrderType;
+  tif?: TimeInForce;
+  postOnly?: boolean;
+  account?: number;
+  clientOrderId?: Int;
+  stp?: SelfTradePrevention;
+  timestamp?: Int;
+}
+export interface CancelOrder { symbol: number; orderId: Int; account?: number; timestamp?: Int }
+export interface ModifyOrder { symbol: number; orderId: Int; price: Int; quantity: Int; account?: number; clientOrderId?: Int; timestamp?: Int }
+export interface MassCancel { symbol?: number; account?: number; timestamp?: Int }
+
+export interface Level { price: Int; quantity: Int; orders: number }
+export interface QueuedOrder { orderId: Int; quantity: Int; account: number; clientOrderId: Int; postOnly: boolean; stp: SelfTradePrevention }
+export interface OrderInfo { orderId: Int; symbol: number; side: Side; price: Int; quantity: Int; account: number; clientOrderId: Int; handle: bigint }
+
+const PAGE = 65536;
+const MIN_PAGES = 2; // asconfig initialMemory
+const FIRST_BYTE = PAGE; // the core reserves the first page (asconfig memoryBase)
+const SCRATCH_ROWS = 4096;
+const SNAPSHOT_MAGIC = 0x50414e53424f4c43n; // "CLOBSNAP"
+const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_HEADER = 64;
+
+const align = (n: number) => Math.ceil(n / 64) * 64;
+
+function positiveInt(value: unknown, field: string, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${field} must be an integer from 1 to ${max}; got ${String(value)}`);
+  }
+  return value;
+}
+
+export class Engine {
+  readonly eventCapacity: number;
+  readonly maxOrders: number;
+  readonly maxSymbols: number;
+  readonly ladderTicks: number;
+  readonly build: CoreBuild;
+  /** Zero-copy input: write commands here, then call run(). */
+  readonly commands: CommandWriter;
+  /** Zero-copy output: valid inside run()'s callback. */
+  readonly events: EventReader;
+  readonly memory: WebAssembly.Memory;
+
+  private readonly core: CoreExports;
+  private readonly bigint: boolean;
+  private readonly view: DataView;
+  private readonly scratch: number;
+  private readonly submitAt: number;
+  private readonly commandsAt: number;
+  private readonly eventsAt: number;
+  private readonly arena: number;
+  private readonly arenaBytes: number;
+  private nextSeq = 1n;
+
+  constructor(options: EngineOptions = {}) {
+    this.maxOrders = positiveInt(options.maxOrders, 'maxOrders', L.MAX_ORDERS, 1 << 18);
+    this.maxSymbols = positiveInt(options.maxSymbols, 'maxSymbols', 1 << 20, 1024);
+    this.ladderTicks = positiveInt(options.ladderTicks, 'ladderTicks', 1 << 28, 1 << 22);
+    const batchSize = positiveInt(options.batchSize, 'batchSize', 1 << 20, 4096);
+    this.build = options.build ?? 'release';
+    this.bigint = options.bigint ?? false;
+
+    this.scratch = FIRST_BYTE;
+    this.submitAt = align(this.scratch + SCRATCH_ROWS * Math.max(L.QUEUE_ROW_SIZE, L.DEPTH_ROW_SIZE, L.ORDER_ROW_SIZE));
+    this.commandsAt = align(this.submitAt + L.CMD_SIZE);
+    this.eventsAt = align(this.commandsAt + batchSize * L.CMD_SIZE);
+    const minEvents = this.maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
+    this.eventCapacity = options.eventCapacity ?? minEvents + 16_384;
+    if (!Number.isInteger(this.eventCapacity) || this.eventCapacity < minEvents || this.eventCapacity > 1 << 26) {
+      throw new RangeError(`eventCapacity must be an integer from ${minEvents} (3 per order + 8) to ${1 << 26}; got ${String(options.eventCapacity)}`);
+    }
+    this.arena = align(this.eventsAt + this.eventCapacity * L.EVT_SIZE);
+
+    // Instantiate against a one-page memory first only to ask the core how big the arena is.
+    const sizing = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: MIN_PAGES, shared: usesSharedMemory(this.build) } as WebAssembly.MemoryDescriptor);
+    this.arenaBytes = instantiateCore(this.build, sizing).arenaSize(this.maxOrders, this.maxSymbols, this.ladderTicks) >>> 0;
+    if (this.arenaBytes === 0) throw new RangeError('maxOrders, maxSymbols and ladderTicks together need more than 4 GiB');
+    const pages = Math.ceil((this.arena + this.arenaBytes) / PAGE);
+    if (pages > MAX_PAGES) throw new RangeError(`this configuration needs ${pages} pages of Wasm memory; the limit is ${MAX_PAGES} (4 GiB): lower maxOrders or ladderTicks`);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: usesSharedMemory(this.build) } as WebAssembly.MemoryDescriptor);
+    this.core = instantiateCore(this.build, this.memory);
+    this.view = new DataView(this.memory.buffer);
+    this.commands = new CommandWriter(this.memory.buffer, this.commandsAt, batchSize);
+    this.events = new EventReader(this.memory.buffer, this.eventsAt, this.eventCapacity);
+    if (this.core.init(this.arena, this.maxOrders, this.maxSymbols, this.ladderTicks, 1) !== 0) {
+      throw new RangeError('the core refused these limits');
+    }
+    for (const spec of options.symbols ?? []) {
+      const [event] = this.addSymbol(spec);
+      if (event.type === 'rejected') throw new RangeError(`symbol ${spec.id}: ${event.reason}`);
+    }
+  }
+
+  // ---- batch path ---------------------------------------------------------------------------
+
+  /**
+   * Runs the commands written to `commands` (then resets it). The core writes events in chunks;
+   * `onEvents` is called for each chunk with `events` positioned over it (events.count records).
+   * Returns the number of events. No allocation, one call into Wasm per chunk.
+   */
+  run(onEvents?: (events: EventReader) => void): number {
+    const total = this.commands.count;
+    let done = 0;
+    let events = 0;
+    while (done < total) {
+      const ran = this.core.process(this.arena, this.commandsAt + done * L.CMD_SIZE, total - done, this.eventsAt, this.eventCapacity);
+      if (ran < 0) throw new Error('clob: event region too small for one command (cannot happen with the engine\'s sizing)');
+      done += ran;
+      const n = this.core.eventsWritten(this.arena) >>> 0;
+      events += n;
+      this.events.count = n;
+      if (onEvents) onEvents(this.events);
+    }
+    this.commands.reset();
+    return events;
+  }
+
+  /** Runs raw command records and returns raw events (tests, tools, the reference comparison). */
+  runRaw(commands: RawCommand[]): RawEvent[] {
+    const out: RawEvent[] = [];
+    for (let i = 0; i < commands.length; i += this.commands.capacity) {
+      const chunk = commands.slice(i, i + this.commands.capacity);
+      chunk.forEach((c, k) => writeCommand(this.view, this.commandsAt + k * L.CMD_SIZE, c));
+      this.commands.count = chunk.length;
+      this.run((ev) => {
+        for (let k = 0; k < ev.count; k++) out.push(readEvent(this.view, this.eventsAt + k * L.EVT_SIZE));
+      });
+    }
+    return out;
+  }
+
+  // ---- object API ---------------------------------------------------------------------------
+
+  /** Runs one command record and returns the events it caused. */
+  private submit(cmd: RawCommand): EngineEvent[] {
+    if (cmd.seq === 0n) cmd.seq = this.nextSeq++;
+    writeCommand(this.view, this.submitAt, cmd);
+    const ran = this.core.process(this.arena, this.submitAt, 1, this.eventsAt, this.eventCapacity);
+    if (ran !== 1) throw new Error('clob: the core did not run the command');
+    const n = this.core.eventsWritten(this.arena) >>> 0;
+    const out: EngineEvent[] = new Array(n);
+    for (let k = 0; k < n; k++) out[k] = toEngineEvent(readEvent(this.view, this.eventsAt + k * L.EVT_SIZE), this.bigint);
+    return out;
+  }
+
+  addSymbol(spec: SymbolSpec): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_ADD_SYMBOL;
+    c.symbol = toU32(spec.id, 'id');
+    c.orderId = toI64(spec.tickSize, 'tickSize');
+    c.price = toI64(spec.lotSize, 'lotSize');
+    c.quantity = toI64(spec.minPrice, 'minPrice');
+    c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
+    return this.submit(c);
+  }
+
+  newOrder(o: NewOrder): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_NEW;
+    c.symbol = toU32(o.symbol, 'symbol');
+    c.account = toU32(o.account ?? 0, 'account');
+    c.side = codeOf(SIDES, o.side, 'side');
+    c.orderType = codeOf(ORDER_TYPES, o.type ?? 'limit', 'type');
+    const market = c.orderType === L.ORDER_MARKET;
+    c.tif = codeOf(TIFS, o.tif ?? (market ? 'ioc' : 'gtc'), 'tif');
+    c.stp = codeOf(STP_MODES, o.stp ?? 'none', 'stp');
+    c.orderId = toI64(o.orderId, 'orderId');
+    c.quantity = toI64(o.quantity, 'quantity');
+    if (o.price !== undefined) c.price = toI64(o.price, 'price');
+    else if (!market) throw new TypeError('price is required for a limit order');
+    if (o.postOnly) c.flags |= L.FLAG_POST_ONLY;
+    if (market && o.price !== undefined) c.flags |= L.FLAG_PROTECTED;
+    c.clientOrderId = toI64(o.clientOrderId ?? 0, 'clientOrderId');
+    c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
+    return this.submit(c);
+  }
+
+  cancel(o: CancelOrder): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_CANCEL;
+    c.symbol = toU32(o.symbol, 'symbol');
+    c.account = toU32(o.account ?? 0, 'account');
+    c.orderId = toI64(o.orderId, 'orderId');
+    c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
+    return this.submit(c);
+  }
+
+  modify(o: ModifyOrder): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_MODIFY;
+    c.symbol = toU32(o.symbol, 'symbol');
+    c.account = toU32(o.account ?? 0, 'account');
+    c.orderId = toI64(o.orderId, 'orderId');
+    c.price = toI64(o.price, 'price');
+    c.quantity = toI64(o.quantity, 'quantity');
+    c.clientOrderId = toI64(o.clientOrderId ?? 0, 'clientOrderId');
+    c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
+    return this.submit(c);
+  }
+
+  massCancel(o: MassCancel): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_MASS_CANCEL;
+    c.symbol = toU32(o.symbol ?? 0, 'symbol');
+    c.account = toU32(o.account ?? 0, 'account');
+    c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
+    return this.submit(c);
+  }
+
+  halt(symbol: number, options: { cancelOrders?: boolean } = {}): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_HALT;
+    c.symbol = toU32(symbol, 'symbol');
+    c.flags = options.cancelOrders ? L.HALT_CANCEL_ORDERS : 0;
+    return this.submit(c);
+  }
+
+  resume(symbol: number): EngineEvent[] {
+    const c = emptyCommand();
+    c.type = L.CMD_RESUME;
+    c.symbol = toU32(symbol, 'symbol');
+    return this.submit(c);
+  }
+
+  // ---- queries ------------------------------------------------------------------------------
+
+  private int(at: number): Int {
+    return fromI64(this.view.getBigInt64(at, true), this.bigint);
+  }
+
+  private side(side: Side): number {
+    return codeOf(SIDES, side, 'side');
+  }
+
+  /** Up to `levels` price levels per side, best first. */
+  depth(symbol: number, levels = 10): { bids: Level[]; asks: Level[] } {
+    return { bids: this.levels(symbol, L.SIDE_BUY, levels), asks: this.levels(symbol, L.SIDE_SELL, levels) };
+  }
+
+  private levels(symbol: number, side: number, levels: number): Level[] {
+    const max = positiveInt(levels, 'levels', SCRATCH_ROWS, 10);
+    const n = this.core.depth(this.arena, toU32(symbol, 'symbol'), side, max, this.scratch);
+    if (n < 0) throw new RangeError(`unknown symbol ${symbol}`);
+    const out: Level[] = [];
+    for (let k = 0; k < n; k++) {
+      const row = this.scratch + k * L.DEPTH_ROW_SIZE;
+      out.push({ price: this.int(row + L.DEPTH_PRICE), quantity: this.int(row + L.DEPTH_TOTAL), orders: this.view.getUint32(row + L.DEPTH_COUNT, true) });
+    }
+    return out;
+  }
+
+  bestBid(symbol: number): Level | undefined {
+    return this.levels(symbol, L.SIDE_BUY, 1)[0];
+  }
+
+  bestAsk(symbol: number): Level | undefined {
+    return this.levels(symbol, L.SIDE_SELL, 1)[0];
+  }
+
+  /** The time-priority queue at one price (L3), first in line first, up to `limit` orders. */
+  queue(symbol: number, side: Side, price: Int, limit = 1000): QueuedOrder[] {
+    const max = positiveInt(limit, 'limit', SCRATCH_ROWS, 1000);
+    this.view.setBigInt64(this.scratch, toI64(price, 'price'), true);
+    const n = this.core.queue(this.arena, toU32(symbol, 'symbol'), this.side(side), max, this.scratch);
+    if (n < 0) throw new RangeError(`unknown symbol ${symbol}`);
+    const out: QueuedOrder[] = [];
+    for (let k = 0; k < n; k++) {
+      const row = this.scratch + k * L.QUEUE_ROW_SIZE;
+      out.push({
+        orderId: this.int(row + L.QUEUE_ORDER_ID),
+        quantity: this.int(row + L.QUEUE_REMAINING),
+        account: this.view.getUint32(row + L.QUEUE_ACCOUNT, true),
+        clientOrderId: this.int(row + L.QUEUE_CLIENT_ID),
+        postOnly: (this.view.getUint8(row + L.QUEUE_FLAGS) & L.FLAG_POST_ONLY) !== 0,
+        stp: (Object.keys(STP_MODES) as SelfTradePrevention[])[this.view.getUint8(row + L.QUEUE_STP)],
+      });
+    }
+    return out;
+  }
+
+  /** A resting order by id, or undefined if it is not resting. */
+  order(orderId: Int): OrderInfo | undefined {
+    this.view.setBigInt64(this.scratch + L.ORDER_ID, toI64(orderId, 'orderId'), true);
+    if (this.core.findOrder(this.arena, this.scratch) !== 1) return undefined;
+    const at = this.scratch;
+    return {
+      orderId: this.int(at + L.ORDER_ID),
+      symbol: this.view.getUint32(at + L.ORDER_SYMBOL, true),
+      side: SIDE_NAMES[this.view.getUint8(at + L.ORDER_SIDE)],
+      price: this.int(at + L.ORDER_PRICE),
+      quantity: this.int(at + L.ORDER_REMAINING),
+      account: this.view.getUint32(at + L.ORDER_ACCOUNT, true),
+      clientOrderId: this.int(at + L.ORDER_CLIENT_ID),
+      handle: this.view.getBigUint64(at + L.ORDER_HANDLE, true),
+    };
+  }
+
+  /** Resting orders in all books. */
+  get liveOrders(): number {
+    return this.core.liveOrders(this.arena) >>> 0;
+  }
+
+  /** The 64-bit state digest (docs/SEMANTICS.md): equal books give equal digests. */
+  digest(): bigint {
+    this.core.digest(this.arena, this.scratch);
+    return this.view.getBigUint64(this.scratch, true);
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /** The whole state as bytes: a header, then the arena (which holds only relative links). */
+  snapshot(): Uint8Array {
+    const bytes = new Uint8Array(SNAPSHOT_HEADER + this.arenaBytes);
+    const v = new DataView(bytes.buffer);
+    v.setBigUint64(0, SNAPSHOT_MAGIC, true);
+    v.setUint32(8, SNAPSHOT_VERSION, true);
+    v.setUint32(12, L.LAYOUT_VERSION, true);
+    v.setUint32(16, this.maxOrders, true);
+    v.setUint32(20, this.maxSymbols, true);
+    v.setUint32(24, this.ladderTicks, true);
+    v.setUint32(28, this.arenaBytes, true);
+    v.setBigUint64(32, this.digest(), true);
+    v.setBigUint64(40, this.nextSeq, true);
+    bytes.set(new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes), SNAPSHOT_HEADER);
+    return bytes;
+  }
+
+  /** A new engine holding a snapshot's state; the digest is checked, so corrupt bytes throw. */
+  static restore(bytes: Uint8Array, options: Pick<EngineOptions, 'build' | 'bigint' | 'batchSize'> = {}): Engine {
+    if (!(bytes instanceof Uint8Array) || bytes.length < SNAPSHOT_HEADER) throw new TypeError('snapshot must be a Uint8Array from Engine.snapshot()');
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (v.getBigUint64(0, true) !== SNAPSHOT_MAGIC) throw new TypeError('not a clob snapshot (bad magic)');
+    if (v.getUint32(8, true) !== SNAPSHOT_VERSION || v.getUint32(12, true) !== L.LAYOUT_VERSION) {
+      throw new RangeError(`snapshot version ${v.getUint32(8, true)}/layout ${v.getUint32(12, true)} does not match this clob (${SNAPSHOT_VERSION}/${L.LAYOUT_VERSION})`);
+    }
+    const engine = new Engine({ ...options, maxOrders: v.getUint32(16, true), maxSymbols: v.getUint32(20, true), ladderTicks: v.getUint32(24, true) });
+    const size = v.getUint32(28, true);
+    if (size !== engine.arenaBytes || bytes.length !== SNAPSHOT_HEADER + size) throw new RangeError('snapshot is truncated or its size does not match its limits');
+    new Uint8Array(engine.memory.buffer, engine.arena, size).set(bytes.subarray(SNAPSHOT_HEADER));
+    if ((engine.core.arenaBytes(engine.arena) >>> 0) !== size) throw new RangeError('snapshot arena header is corrupt');
+    engine.nextSeq = v.getBigUint64(40, true);
+    if (engine.digest() !== v.getBigUint64(32, true)) throw new RangeError('snapshot digest mismatch: the bytes are corrupt');
+    return engine;
+  }
+}

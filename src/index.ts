@@ -1,0 +1,10 @@
+// clob's public library API.
+export { Engine } from './engine.js';
+export type { EngineOptions, SymbolSpec, NewOrder, CancelOrder, ModifyOrder, MassCancel, Level, QueuedOrder, OrderInfo } from './engine.js';
+export type { EngineEvent, AcceptedEvent, RejectedEvent, TradeEvent, CancelledEvent, ModifiedEvent, LevelEvent, SymbolStatusEvent } from './events.js';
+export type { Side, OrderType, TimeInForce, SelfTradePrevention, RejectReason, CancelReason, SymbolStatus, CommandName } from './codes.js';
+export type { Int } from './int.js';
+export type { CoreBuild } from './core.js';
+export { CommandWriter, EventReader } from './batch.js';
+export type { RawCommand, RawEvent } from './records.js';
+export * as codes from '../assembly/layout.js';
