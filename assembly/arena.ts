@@ -30,8 +30,7 @@ export const H_OFF_ORDERS = 72; //    u32 region offsets ...
 export const H_OFF_LEVELS = 76;
 export const H_OFF_SYMBOLS = 80;
 export const H_OFF_TAGS = 84;
-export const H_OFF_KEYS = 88;
-export const H_OFF_VALS = 92;
+export const H_OFF_ENTRIES = 88;
 export const H_OFF_LADDER = 96;
 export const H_OFF_BITS = 100;
 export const H_OFF_SUMMARY = 104;
@@ -40,7 +39,7 @@ export const HEADER_SIZE: u32 = 128;
 export const NONE: u32 = 0xffffffff;
 
 export const ORDER_SLOT: u32 = 64;
-export const LEVEL_SLOT: u32 = 32;
+export const LEVEL_SLOT: u32 = 48;
 export const SYMBOL_SLOT: u32 = 128;
 
 // Region bases (absolute), rebound from the header at every entry point.
@@ -49,8 +48,7 @@ export let ORDERS: usize = 0;
 export let LEVELS: usize = 0;
 export let SYMBOLS: usize = 0;
 export let TAGS: usize = 0;
-export let KEYS: usize = 0;
-export let VALS: usize = 0;
+export let ENTRIES: usize = 0;
 export let INDEX_MASK: u32 = 0;
 export let INDEX_SHIFT: u64 = 0;
 
@@ -60,8 +58,7 @@ export function bind(arena: usize): void {
   LEVELS = arena + <usize>load<u32>(arena + H_OFF_LEVELS);
   SYMBOLS = arena + <usize>load<u32>(arena + H_OFF_SYMBOLS);
   TAGS = arena + <usize>load<u32>(arena + H_OFF_TAGS);
-  KEYS = arena + <usize>load<u32>(arena + H_OFF_KEYS);
-  VALS = arena + <usize>load<u32>(arena + H_OFF_VALS);
+  ENTRIES = arena + <usize>load<u32>(arena + H_OFF_ENTRIES);
   const bits = load<u32>(arena + H_INDEX_BITS);
   INDEX_MASK = (<u32>1 << bits) - 1;
   INDEX_SHIFT = <u64>(64 - bits);
@@ -101,8 +98,7 @@ function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: 
   const offLevels = at; at = align64(at + <u64>maxOrders * LEVEL_SLOT);
   const offSymbols = at; at = align64(at + <u64>maxSymbols * SYMBOL_SLOT);
   const offTags = at; at = align64(at + cap + 16);
-  const offKeys = at; at = align64(at + cap * 8);
-  const offVals = at; at = align64(at + cap * 8);
+  const offEntries = at; at = align64(at + cap * 16);
   const offLadder = at; at = align64(at + <u64>ladderTicks * 4);
   const offBits = at; at = align64(at + bitmapWords(ladderTicks, maxSymbols) * 8);
   const offSummary = at; at = align64(at + summaryWords(ladderTicks, maxSymbols) * 8);
@@ -113,8 +109,7 @@ function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: 
     store<u32>(arena + H_OFF_LEVELS, <u32>offLevels);
     store<u32>(arena + H_OFF_SYMBOLS, <u32>offSymbols);
     store<u32>(arena + H_OFF_TAGS, <u32>offTags);
-    store<u32>(arena + H_OFF_KEYS, <u32>offKeys);
-    store<u32>(arena + H_OFF_VALS, <u32>offVals);
+    store<u32>(arena + H_OFF_ENTRIES, <u32>offEntries);
     store<u32>(arena + H_OFF_LADDER, <u32>offLadder);
     store<u32>(arena + H_OFF_BITS, <u32>offBits);
     store<u32>(arena + H_OFF_SUMMARY, <u32>offSummary);

@@ -1,21 +1,20 @@
 // Putting orders on and taking them off a symbol's book: the queue, the ladder, the id index
 // and the pools move together here so no caller can leave them out of step.
-import { orderPtr, allocOrder, freeOrder, handleOf, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_STP, O_FLAGS, O_LEVEL } from './orders';
-import { levelPtr, allocLevel, freeLevel, appendOrder, unlinkOrder, LV_COUNT, LV_TOTAL, LV_PRICE, LV_SIDE } from './levels';
+import { orderPtr, allocOrder, freeOrder, handleOf, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_STP, O_FLAGS, O_LEVEL, O_INDEX_POS } from './orders';
+import { levelPtr, allocLevel, freeLevel, appendOrder, unlinkOrder, LV_COUNT, LV_TOTAL, LV_PRICE, LV_SIDE, LV_INDEX } from './levels';
 import { levelAt, placeLevel, clearLevel } from './ladder';
-import { tickIndex, S_ID } from './symbols';
+import { S_ID } from './symbols';
 import * as index from './idindex';
 import { emitLevel } from './events';
 
-/** Appends an order (slot already filled in and indexed) to the tail of its price level and reports the level. */
-export function rest(sp: usize, slot: u32): void {
+/** Appends an order (slot already filled in and indexed) to the tail of its price level (at ladder index idx) and reports the level. */
+export function rest(sp: usize, slot: u32, idx: i32): void {
   const op = orderPtr(slot);
   const price = load<i64>(op + O_PRICE);
   const side = load<u8>(op + O_SIDE);
-  const idx = tickIndex(sp, price);
   let level = levelAt(sp, idx);
   if (level == 0) {
-    level = allocLevel(side, price);
+    level = allocLevel(side, price, idx);
     placeLevel(sp, idx, level, side);
   } else {
     level -= 1;
@@ -43,7 +42,7 @@ export function newOrderSlot(symbol: u32, side: u8, account: u32, stp: u8, flags
 
 /** Ends an order's life: out of the id index, slot freed (its generation moves on). */
 export function retire(slot: u32): void {
-  index.remove(load<i64>(orderPtr(slot) + O_ID));
+  index.removeAt(load<u32>(orderPtr(slot) + O_INDEX_POS));
   freeOrder(slot);
 }
 
@@ -65,7 +64,7 @@ export function reportLevel(sp: usize, level: u32): void {
 export function releaseIfEmpty(sp: usize, level: u32): void {
   const lp = levelPtr(level);
   if (load<u32>(lp + LV_COUNT) != 0) return;
-  clearLevel(sp, tickIndex(sp, load<i64>(lp + LV_PRICE)), load<u8>(lp + LV_SIDE));
+  clearLevel(sp, load<i32>(lp + LV_INDEX), load<u8>(lp + LV_SIDE));
   freeLevel(level);
 }
 

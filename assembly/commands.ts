@@ -5,7 +5,7 @@ import { NONE } from './arena';
 import { orderPtr, ordersFull, resolveHandle, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_FLAGS, O_STP, O_LEVEL, O_NEXT } from './orders';
 import { levelPtr, setRemaining, unlinkOrder, LV_HEAD } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
-import { symbolPtr, addSymbol, bandWidth, ladderTicksLeft, tickIndex, S_STATUS, S_TICK, S_LOT, S_BAND_MIN, S_BAND_MAX, S_WIDTH, S_ID } from './symbols';
+import { symbolPtr, addSymbol, bandWidth, ladderTicksLeft, S_STATUS, S_TICK, S_LOT, S_BAND_MIN, S_BAND_MAX, S_WIDTH, S_ID } from './symbols';
 import { H_MAX_SYMBOLS, hdr32 } from './arena';
 import * as index from './idindex';
 import { takeOff, settleLevel, reportLevel } from './book';
@@ -24,13 +24,27 @@ function reject(c: usize, reason: i32, withOrder: bool): void {
 function quantityProblem(sp: usize, qty: i64): i32 {
   if (qty <= 0) return L.REJ_INVALID_QUANTITY;
   if (qty > L.MAX_ORDER_QUANTITY) return L.REJ_QUANTITY_TOO_LARGE;
-  if (qty % load<i64>(sp + S_LOT) != 0) return L.REJ_INVALID_QUANTITY;
+  const lot = load<i64>(sp + S_LOT);
+  if (lot != 1 && qty % lot != 0) return L.REJ_INVALID_QUANTITY;
   return 0;
 }
 
+// The ladder index of the last price priceProblem() accepted: one division both checks the
+// tick and finds the index (the band's ends are on tick, so price is on tick iff its offset is).
+let checkedIndex: i32 = 0;
+
 function priceProblem(sp: usize, price: i64): i32 {
-  if (price < load<i64>(sp + S_BAND_MIN) || price > load<i64>(sp + S_BAND_MAX)) return L.REJ_PRICE_OUT_OF_BAND;
-  if (price % load<i64>(sp + S_TICK) != 0) return L.REJ_PRICE_OFF_TICK;
+  const bandMin = load<i64>(sp + S_BAND_MIN);
+  if (price < bandMin || price > load<i64>(sp + S_BAND_MAX)) return L.REJ_PRICE_OUT_OF_BAND;
+  const tick = load<i64>(sp + S_TICK);
+  const offset = <u64>(price - bandMin);
+  if (tick == 1) {
+    checkedIndex = <i32>offset;
+    return 0;
+  }
+  const idx = offset / <u64>tick;
+  if (idx * <u64>tick != offset) return L.REJ_PRICE_OFF_TICK;
+  checkedIndex = <i32>idx;
   return 0;
 }
 
@@ -72,7 +86,7 @@ function newOrder(c: usize): void {
   if (index.findPos(orderId) >= 0) return reject(c, L.REJ_DUPLICATE_ORDER_ID, true);
   const rests = !isMarket && tif == <u8>L.TIF_GTC;
   if (rests && ordersFull()) return reject(c, L.REJ_ORDER_CAPACITY, true);
-  const worst = hasLimit ? tickIndex(sp, price) : (side == <u8>L.SIDE_BUY ? <i32>load<u32>(sp + S_WIDTH) - 1 : 0);
+  const worst = hasLimit ? checkedIndex : (side == <u8>L.SIDE_BUY ? <i32>load<u32>(sp + S_WIDTH) - 1 : 0);
   const account = u32at(c, L.CMD_ACCOUNT);
   const clientId = i64at(c, L.CMD_CLIENT_ID);
   setTaker(sp, side, account, stp, flags, orderId, price, clientId, qty, worst, NONE);
@@ -126,7 +140,7 @@ function modify(c: usize): void {
     reportLevel(sp, load<u32>(op + O_LEVEL));
     return;
   }
-  setTaker(sp, side, account, load<u8>(op + O_STP), flags, orderId, price, clientId, qty, tickIndex(sp, price), slot);
+  setTaker(sp, side, account, load<u8>(op + O_STP), flags, orderId, price, clientId, qty, checkedIndex, slot);
   if ((flags & <u8>L.FLAG_POST_ONLY) != 0 && wouldCross()) return reject(c, L.REJ_POST_ONLY_WOULD_CROSS, true);
   // Loses priority: off its level, then in again as a GTC taker that keeps its slot and id.
   const oldLevel = load<u32>(op + O_LEVEL);

@@ -1,9 +1,19 @@
-// The order-id index: open addressing with linear probing, at most half full, over three arrays:
-// a tag byte per slot (0 empty, else 7 bits of the hash + 1), the i64 key, and the order's u64
-// handle. Deletion shifts later entries back (no tombstones), so churn never degrades probing.
-// The SIMD build compares 16 tags per instruction; the scalar build, one. Both find the same
-// entry: the layout and probe order are identical, only the comparison width differs.
-import { TAGS, KEYS, VALS, INDEX_MASK, INDEX_SHIFT } from './arena';
+// The order-id index: open addressing with linear probing, at most half full, over two arrays:
+// a tag byte per slot (0 empty, else 7 bits of the hash + 1) and a 16-byte entry (the i64 key
+// and the order's u64 handle side by side: one cache line visit per hit). Deletion shifts later
+// entries back (no tombstones), so churn never degrades probing.
+// The home slot is checked first, one tag at a time: at this load most lookups end there. If the
+// run goes on, the SIMD build compares the next 16 tags per instruction, the scalar build one at
+// a time. Both find the same entry: layout and probe order are identical.
+import { TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT } from './arena';
+import { orderPtr, O_INDEX_POS } from './orders';
+
+@inline function keyAt(pos: u32): i64 {
+  return load<i64>(ENTRIES + (<usize>pos << 4));
+}
+@inline function handleAt(pos: u32): u64 {
+  return load<u64>(ENTRIES + (<usize>pos << 4), 8);
+}
 
 @inline function homeOf(key: i64): u32 {
   return <u32>((<u64>key * 0x9e3779b97f4a7c15) >> INDEX_SHIFT);
@@ -17,6 +27,10 @@ import { TAGS, KEYS, VALS, INDEX_MASK, INDEX_SHIFT } from './arena';
 export function findPos(key: i64): i32 {
   const tag = tagOf(key);
   let pos = homeOf(key);
+  const first = load<u8>(TAGS + <usize>pos);
+  if (first == 0) return -1;
+  if (first == tag && keyAt(pos) == key) return <i32>pos;
+  pos = (pos + 1) & INDEX_MASK;
   if (ASC_FEATURE_SIMD) {
     const want = i8x16.splat(<i8>tag);
     const zero = i8x16.splat(0);
@@ -28,7 +42,7 @@ export function findPos(key: i64): i32 {
       if (empties != 0) hits &= (<u32>1 << ctz(empties)) - 1;
       while (hits != 0) {
         const at = pos + ctz(hits);
-        if (load<i64>(KEYS + (<usize>at << 3)) == key) return <i32>at;
+        if (keyAt(at) == key) return <i32>at;
         hits &= hits - 1;
       }
       if (empties != 0) return -1;
@@ -39,50 +53,47 @@ export function findPos(key: i64): i32 {
   while (true) {
     const t = load<u8>(TAGS + <usize>pos);
     if (t == 0) return -1;
-    if (t == tag && load<i64>(KEYS + (<usize>pos << 3)) == key) return <i32>pos;
+    if (t == tag && keyAt(pos) == key) return <i32>pos;
     pos = (pos + 1) & INDEX_MASK;
   }
 }
 
 export function lookup(key: i64): u64 {
   const pos = findPos(key);
-  return pos < 0 ? <u64>-1 : load<u64>(VALS + (<usize>pos << 3));
+  return pos < 0 ? <u64>-1 : handleAt(<u32>pos);
 }
 
-/** Inserts a key known to be absent. */
+/** Inserts a key known to be absent; the order (the handle's slot) learns its position. */
 export function insert(key: i64, handle: u64): void {
   let pos = homeOf(key);
   while (load<u8>(TAGS + <usize>pos) != 0) pos = (pos + 1) & INDEX_MASK;
   store<u8>(TAGS + <usize>pos, tagOf(key));
-  store<i64>(KEYS + (<usize>pos << 3), key);
-  store<u64>(VALS + (<usize>pos << 3), handle);
+  store<i64>(ENTRIES + (<usize>pos << 4), key);
+  store<u64>(ENTRIES + (<usize>pos << 4), handle, 8);
+  store<u32>(orderPtr(<u32>handle) + O_INDEX_POS, pos);
 }
 
-export function setHandle(pos: i32, handle: u64): void {
-  store<u64>(VALS + (<usize>pos << 3), handle);
-}
-
-/** Removes the entry at pos, shifting back later entries of the run whose home allows it. */
-export function removeAt(pos: i32): void {
-  let hole = <u32>pos;
+/**
+ * Removes the entry at pos, shifting back later entries of the run whose home allows it; each
+ * moved entry's order is told its new position, so removal never needs a lookup.
+ */
+export function removeAt(pos: u32): void {
+  let hole = pos;
   let j = hole;
   while (true) {
     j = (j + 1) & INDEX_MASK;
     if (load<u8>(TAGS + <usize>j) == 0) break;
-    const key = load<i64>(KEYS + (<usize>j << 3));
+    const key = keyAt(j);
     const home = homeOf(key);
     // Move j into the hole unless j's home lies cyclically in (hole, j].
     if (((j - home) & INDEX_MASK) >= ((j - hole) & INDEX_MASK)) {
       store<u8>(TAGS + <usize>hole, load<u8>(TAGS + <usize>j));
-      store<i64>(KEYS + (<usize>hole << 3), key);
-      store<u64>(VALS + (<usize>hole << 3), load<u64>(VALS + (<usize>j << 3)));
+      const handle = handleAt(j);
+      store<i64>(ENTRIES + (<usize>hole << 4), key);
+      store<u64>(ENTRIES + (<usize>hole << 4), handle, 8);
+      store<u32>(orderPtr(<u32>handle) + O_INDEX_POS, hole);
       hole = j;
     }
   }
   store<u8>(TAGS + <usize>hole, 0);
-}
-
-export function remove(key: i64): void {
-  const pos = findPos(key);
-  if (pos >= 0) removeAt(pos);
 }

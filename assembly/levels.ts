@@ -1,4 +1,4 @@
-// Price levels: 32-byte slots from a pool, each holding an intrusive doubly linked FIFO of
+// Price levels: 48-byte slots from a pool, each holding an intrusive doubly linked FIFO of
 // order slots (O(1) append, O(1) unlink anywhere) and the level's running total and count.
 import { LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM, hdr32, setHdr32 } from './arena';
 import { orderPtr, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
@@ -9,12 +9,13 @@ export const LV_HEAD = 16; // u32 order slot (free list link when free)
 export const LV_TAIL = 20; // u32
 export const LV_COUNT = 24; // u32
 export const LV_SIDE = 28; // u8
+export const LV_INDEX = 32; // u32 its tick index in the symbol's ladder
 
 @inline export function levelPtr(level: u32): usize {
   return LEVELS + <usize>level * LEVEL_SLOT;
 }
 
-export function allocLevel(side: u8, price: i64): u32 {
+export function allocLevel(side: u8, price: i64, idx: i32): u32 {
   let level = hdr32(H_LEVEL_FREE);
   if (level != NONE) {
     setHdr32(H_LEVEL_FREE, load<u32>(levelPtr(level) + LV_HEAD));
@@ -29,6 +30,7 @@ export function allocLevel(side: u8, price: i64): u32 {
   store<u32>(p + LV_TAIL, NONE);
   store<u32>(p + LV_COUNT, 0);
   store<u8>(p + LV_SIDE, side);
+  store<i32>(p + LV_INDEX, idx);
   return level;
 }
 

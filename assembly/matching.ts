@@ -150,7 +150,7 @@ export function close(restRemainder: bool): void {
     } else {
       store<i64>(orderPtr(slot) + O_REM, rem);
     }
-    rest(sp, slot);
+    rest(sp, slot, limitIdx);
     return;
   }
   if (slot != NONE) retire(slot);

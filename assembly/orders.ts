@@ -16,6 +16,7 @@ export const O_GEN = 52; //    u32 generation
 export const O_SIDE = 56; //   u8
 export const O_STP = 57; //    u8
 export const O_FLAGS = 58; //  u8
+export const O_INDEX_POS = 60; // u32 where its id sits in the id index (kept current as entries shift)
 
 @inline export function orderPtr(slot: u32): usize {
   return ORDERS + <usize>slot * ORDER_SLOT;

@@ -75,7 +75,9 @@ export function addSymbol(id: u32, tick: i64, lot: i64, bandMin: i64, bandMax: i
 
 /** The ladder index of a price already checked to be in the band and on tick. */
 @inline export function tickIndex(sp: usize, price: i64): i32 {
-  return <i32>(<u64>(price - load<i64>(sp + S_BAND_MIN)) / <u64>load<i64>(sp + S_TICK));
+  const tick = load<i64>(sp + S_TICK);
+  const offset = <u64>(price - load<i64>(sp + S_BAND_MIN));
+  return tick == 1 ? <i32>offset : <i32>(offset / <u64>tick);
 }
 
 @inline export function priceAt(sp: usize, idx: i32): i64 {

@@ -117,7 +117,7 @@ export class Engine {
     this.maxOrders = positiveInt(options.maxOrders, 'maxOrders', L.MAX_ORDERS, 1 << 18);
     this.maxSymbols = positiveInt(options.maxSymbols, 'maxSymbols', 1 << 20, 1024);
     this.ladderTicks = positiveInt(options.ladderTicks, 'ladderTicks', 1 << 28, 1 << 22);
-    const batchSize = positiveInt(options.batchSize, 'batchSize', 1 << 20, 4096);
+    const batchSize = positiveInt(options.batchSize, 'batchSize', 1 << 24, 4096);
     this.build = options.build ?? 'release';
     this.bigint = options.bigint ?? false;
 
