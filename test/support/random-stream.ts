@@ -25,6 +25,11 @@ export interface StreamOptions {
   depth: 'shallow' | 'deep';
   /** Share of deliberately bad commands, 0..1 (default 0.03). */
   badInputShare?: number;
+  /**
+   * The limits of the engine the stream will run against (default streamLimits(opts)); the
+   * stream's shadow book follows capacity and symbol-table outcomes under them, for better aim.
+   */
+  limits?: StreamLimits;
 }
 
 export interface StreamLimits {
@@ -355,7 +360,7 @@ class Streamer {
   readonly bad: number;
   readonly nSym: number;
   readonly maxSymbols: number;
-  /** Ladder ticks left, as the stream expects them under streamLimits(opts). */
+  /** Ladder ticks left, as the stream expects them under its limits. */
   ladderLeft: number;
   /** Whether a valid add of an extra symbol was tried yet (the first goes to symbols + 1). */
   triedExtra = false;
@@ -368,14 +373,14 @@ class Streamer {
     this.target = this.deep ? 2000 : 30;
     this.bad = opts.badInputShare ?? 0.03;
     this.nSym = opts.symbols;
-    const limits = streamLimits(opts);
+    const limits = opts.limits ?? streamLimits(opts);
     this.maxSymbols = limits.maxSymbols;
     this.ladderLeft = limits.ladderTicks;
     this.shadow = new Shadow(limits.maxOrders);
     for (let id = 1; id <= opts.symbols; id++) this.believeAdded(id, symbolConfig(opts.seed, id));
   }
 
-  /** Follows an ADD_SYMBOL with a valid config the way the engine will (under streamLimits). */
+  /** Follows an ADD_SYMBOL with a valid config the way the engine will (under its limits). */
   believeAdded(id: number, cfg: SymbolConfig): void {
     if (id < 1 || id > this.maxSymbols || this.shadow.byId.has(id) || cfg.width > this.ladderLeft) return;
     this.ladderLeft -= cfg.width;
@@ -840,7 +845,7 @@ class Streamer {
 
 /**
  * A deterministic random command stream: ADD_SYMBOL for 1..symbols first, then the mix. seq is
- * the command's index. Run it against an engine built with streamLimits(opts).
+ * the command's index. Best run against an engine built with opts.limits ?? streamLimits(opts).
  */
 export function* randomStream(opts: StreamOptions): Generator<RawCommand> {
   const st = new Streamer(opts);
