@@ -54,21 +54,14 @@ export let INDEX_SHIFT: u64 = 0;
 
 export function bind(arena: usize): void {
   A = arena;
-  ORDERS = arena + <usize>load<u32>(arena + H_OFF_ORDERS);
-  LEVELS = arena + <usize>load<u32>(arena + H_OFF_LEVELS);
-  SYMBOLS = arena + <usize>load<u32>(arena + H_OFF_SYMBOLS);
-  TAGS = arena + <usize>load<u32>(arena + H_OFF_TAGS);
-  ENTRIES = arena + <usize>load<u32>(arena + H_OFF_ENTRIES);
-  const bits = load<u32>(arena + H_INDEX_BITS);
+  ORDERS = arena + <usize>load<u32>(arena, H_OFF_ORDERS);
+  LEVELS = arena + <usize>load<u32>(arena, H_OFF_LEVELS);
+  SYMBOLS = arena + <usize>load<u32>(arena, H_OFF_SYMBOLS);
+  TAGS = arena + <usize>load<u32>(arena, H_OFF_TAGS);
+  ENTRIES = arena + <usize>load<u32>(arena, H_OFF_ENTRIES);
+  const bits = load<u32>(arena, H_INDEX_BITS);
   INDEX_MASK = (<u32>1 << bits) - 1;
   INDEX_SHIFT = <u64>(64 - bits);
-}
-
-@inline export function hdr32(field: u32): u32 {
-  return load<u32>(A + field);
-}
-@inline export function setHdr32(field: u32, v: u32): void {
-  store<u32>(A + field, v);
 }
 
 function align64(n: u64): u64 {
@@ -104,16 +97,16 @@ function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: 
   const offSummary = at; at = align64(at + summaryWords(ladderTicks, maxSymbols) * 8);
   if (at >= <u64>0xf0000000) return 0;
   if (write) {
-    store<u32>(arena + H_INDEX_BITS, bits);
-    store<u32>(arena + H_OFF_ORDERS, <u32>offOrders);
-    store<u32>(arena + H_OFF_LEVELS, <u32>offLevels);
-    store<u32>(arena + H_OFF_SYMBOLS, <u32>offSymbols);
-    store<u32>(arena + H_OFF_TAGS, <u32>offTags);
-    store<u32>(arena + H_OFF_ENTRIES, <u32>offEntries);
-    store<u32>(arena + H_OFF_LADDER, <u32>offLadder);
-    store<u32>(arena + H_OFF_BITS, <u32>offBits);
-    store<u32>(arena + H_OFF_SUMMARY, <u32>offSummary);
-    store<u32>(arena + H_SIZE_BYTES, <u32>at);
+    store<u32>(arena, bits, H_INDEX_BITS);
+    store<u32>(arena, <u32>offOrders, H_OFF_ORDERS);
+    store<u32>(arena, <u32>offLevels, H_OFF_LEVELS);
+    store<u32>(arena, <u32>offSymbols, H_OFF_SYMBOLS);
+    store<u32>(arena, <u32>offTags, H_OFF_TAGS);
+    store<u32>(arena, <u32>offEntries, H_OFF_ENTRIES);
+    store<u32>(arena, <u32>offLadder, H_OFF_LADDER);
+    store<u32>(arena, <u32>offBits, H_OFF_BITS);
+    store<u32>(arena, <u32>offSummary, H_OFF_SUMMARY);
+    store<u32>(arena, <u32>at, H_SIZE_BYTES);
   }
   return at;
 }
@@ -135,18 +128,18 @@ export function initArena(arena: usize, maxOrders: u32, maxSymbols: u32, ladderT
   // Fresh memory is zero already; filling it would commit every page of a mostly idle arena.
   if (!zeroed) memory.fill(arena, 0, <usize>size);
   layoutInto(arena, maxOrders, maxSymbols, ladderTicks, true);
-  store<u32>(arena + H_MAGIC, ARENA_MAGIC);
-  store<u32>(arena + H_VERSION, ARENA_VERSION);
-  store<u32>(arena + H_MAX_ORDERS, maxOrders);
-  store<u32>(arena + H_MAX_SYMBOLS, maxSymbols);
-  store<u32>(arena + H_LADDER_TICKS, ladderTicks);
-  store<u32>(arena + H_ORDER_FREE, NONE);
-  store<u32>(arena + H_LEVEL_FREE, NONE);
-  store<i64>(arena + H_NEXT_TRADE_ID, 1);
+  store<u32>(arena, ARENA_MAGIC, H_MAGIC);
+  store<u32>(arena, ARENA_VERSION, H_VERSION);
+  store<u32>(arena, maxOrders, H_MAX_ORDERS);
+  store<u32>(arena, maxSymbols, H_MAX_SYMBOLS);
+  store<u32>(arena, ladderTicks, H_LADDER_TICKS);
+  store<u32>(arena, NONE, H_ORDER_FREE);
+  store<u32>(arena, NONE, H_LEVEL_FREE);
+  store<i64>(arena, 1, H_NEXT_TRADE_ID);
   return 0;
 }
 
 /** True when `arena` holds a formatted arena of this version (checked before restore). */
 export function arenaValid(arena: usize): bool {
-  return load<u32>(arena + H_MAGIC) == ARENA_MAGIC && load<u32>(arena + H_VERSION) == ARENA_VERSION;
+  return load<u32>(arena, H_MAGIC) == ARENA_MAGIC && load<u32>(arena, H_VERSION) == ARENA_VERSION;
 }

@@ -10,8 +10,8 @@ import { emitLevel } from './events';
 /** Appends an order (slot already filled in and indexed) to the tail of its price level (at ladder index idx) and reports the level. */
 export function rest(sp: usize, slot: u32, idx: i32): void {
   const op = orderPtr(slot);
-  const price = load<i64>(op + O_PRICE);
-  const side = load<u8>(op + O_SIDE);
+  const price = load<i64>(op, O_PRICE);
+  const side = load<u8>(op, O_SIDE);
   let level = levelAt(sp, idx);
   if (level == 0) {
     level = allocLevel(side, price, idx);
@@ -27,15 +27,15 @@ export function rest(sp: usize, slot: u32, idx: i32): void {
 export function newOrderSlot(symbol: u32, side: u8, account: u32, stp: u8, flags: u8, orderId: i64, price: i64, rem: i64, clientId: i64): u32 {
   const slot = allocOrder();
   const op = orderPtr(slot);
-  store<i64>(op + O_ID, orderId);
-  store<i64>(op + O_PRICE, price);
-  store<i64>(op + O_REM, rem);
-  store<i64>(op + O_CLIENT, clientId);
-  store<u32>(op + O_ACCOUNT, account);
-  store<u32>(op + O_SYMBOL, symbol);
-  store<u8>(op + O_SIDE, side);
-  store<u8>(op + O_STP, stp);
-  store<u8>(op + O_FLAGS, flags);
+  store<i64>(op, orderId, O_ID);
+  store<i64>(op, price, O_PRICE);
+  store<i64>(op, rem, O_REM);
+  store<i64>(op, clientId, O_CLIENT);
+  store<u32>(op, account, O_ACCOUNT);
+  store<u32>(op, symbol, O_SYMBOL);
+  store<u8>(op, side, O_SIDE);
+  store<u8>(op, stp, O_STP);
+  store<u8>(op, flags, O_FLAGS);
   index.insert(orderId, handleOf(slot));
   return slot;
 }
@@ -57,14 +57,14 @@ export function takeOff(slot: u32): u32 {
 /** Emits the level's current total and count. */
 export function reportLevel(sp: usize, level: u32): void {
   const lp = levelPtr(level);
-  emitLevel(load<u8>(lp + LV_SIDE), load<u32>(sp + S_ID), load<i64>(lp + LV_PRICE), load<i64>(lp + LV_TOTAL), load<u32>(lp + LV_COUNT));
+  emitLevel(load<u8>(lp, LV_SIDE), load<u32>(sp, S_ID), load<i64>(lp, LV_PRICE), load<i64>(lp, LV_TOTAL), load<u32>(lp, LV_COUNT));
 }
 
 /** Removes a level that has no orders left from the ladder and the pool. */
 export function releaseIfEmpty(sp: usize, level: u32): void {
   const lp = levelPtr(level);
-  if (load<u32>(lp + LV_COUNT) != 0) return;
-  clearLevel(sp, load<i32>(lp + LV_INDEX), load<u8>(lp + LV_SIDE));
+  if (load<u32>(lp, LV_COUNT) != 0) return;
+  clearLevel(sp, load<i32>(lp, LV_INDEX), load<u8>(lp, LV_SIDE));
   freeLevel(level);
 }
 

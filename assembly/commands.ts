@@ -1,12 +1,11 @@
 // One handler per command type: validate in the documented order (docs/SEMANTICS.md), reject
 // with a reason and change nothing, or apply. Fields are read straight from the command record.
 import * as L from './layout';
-import { NONE } from './arena';
+import { A, NONE, H_MAX_SYMBOLS } from './arena';
 import { orderPtr, ordersFull, resolveHandle, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_FLAGS, O_STP, O_LEVEL, O_NEXT } from './orders';
 import { levelPtr, setRemaining, unlinkOrder, LV_HEAD } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { symbolPtr, addSymbol, bandWidth, ladderTicksLeft, S_STATUS, S_TICK, S_LOT, S_BAND_MIN, S_BAND_MAX, S_WIDTH, S_ID } from './symbols';
-import { H_MAX_SYMBOLS, hdr32 } from './arena';
 import * as index from './idindex';
 import { takeOff, settleLevel, reportLevel } from './book';
 import { setTaker, wouldCross, fillable, cancelTakerForFok, match, close } from './matching';
@@ -24,7 +23,7 @@ function reject(c: usize, reason: i32, withOrder: bool): void {
 function quantityProblem(sp: usize, qty: i64): i32 {
   if (qty <= 0) return L.REJ_INVALID_QUANTITY;
   if (qty > L.MAX_ORDER_QUANTITY) return L.REJ_QUANTITY_TOO_LARGE;
-  const lot = load<i64>(sp + S_LOT);
+  const lot = load<i64>(sp, S_LOT);
   if (lot != 1 && qty % lot != 0) return L.REJ_INVALID_QUANTITY;
   return 0;
 }
@@ -34,9 +33,9 @@ function quantityProblem(sp: usize, qty: i64): i32 {
 let checkedIndex: i32 = 0;
 
 function priceProblem(sp: usize, price: i64): i32 {
-  const bandMin = load<i64>(sp + S_BAND_MIN);
-  if (price < bandMin || price > load<i64>(sp + S_BAND_MAX)) return L.REJ_PRICE_OUT_OF_BAND;
-  const tick = load<i64>(sp + S_TICK);
+  const bandMin = load<i64>(sp, S_BAND_MIN);
+  if (price < bandMin || price > load<i64>(sp, S_BAND_MAX)) return L.REJ_PRICE_OUT_OF_BAND;
+  const tick = load<i64>(sp, S_TICK);
   const offset = <u64>(price - bandMin);
   if (tick == 1) {
     checkedIndex = <i32>offset;
@@ -53,7 +52,7 @@ function liveOrderIn(sp: usize, orderId: i64): u32 {
   const handle = index.lookup(orderId);
   if (handle == <u64>-1) return NONE;
   const slot = resolveHandle(handle);
-  if (slot == NONE || load<u32>(orderPtr(slot) + O_SYMBOL) != load<u32>(sp + S_ID)) return NONE;
+  if (slot == NONE || load<u32>(orderPtr(slot) + O_SYMBOL) != load<u32>(sp, S_ID)) return NONE;
   return slot;
 }
 
@@ -72,7 +71,7 @@ function newOrder(c: usize): void {
   if (orderId <= 0) return reject(c, L.REJ_INVALID_ORDER_ID, true);
   const sp = symbolPtr(u32at(c, L.CMD_SYMBOL));
   if (sp == 0) return reject(c, L.REJ_UNKNOWN_SYMBOL, true);
-  if (load<u8>(sp + S_STATUS) != <u8>L.STATUS_ACTIVE) return reject(c, L.REJ_SYMBOL_HALTED, true);
+  if (load<u8>(sp, S_STATUS) != <u8>L.STATUS_ACTIVE) return reject(c, L.REJ_SYMBOL_HALTED, true);
   if ((isMarket && tif == <u8>L.TIF_GTC) || (postOnly && (isMarket || tif != <u8>L.TIF_GTC))) return reject(c, L.REJ_INVALID_TIF, true);
   const qty = i64at(c, L.CMD_QUANTITY);
   const qtyProblem = quantityProblem(sp, qty);
@@ -86,12 +85,12 @@ function newOrder(c: usize): void {
   if (index.findPos(orderId) >= 0) return reject(c, L.REJ_DUPLICATE_ORDER_ID, true);
   const rests = !isMarket && tif == <u8>L.TIF_GTC;
   if (rests && ordersFull()) return reject(c, L.REJ_ORDER_CAPACITY, true);
-  const worst = hasLimit ? checkedIndex : (side == <u8>L.SIDE_BUY ? <i32>load<u32>(sp + S_WIDTH) - 1 : 0);
+  const worst = hasLimit ? checkedIndex : (side == <u8>L.SIDE_BUY ? <i32>load<u32>(sp, S_WIDTH) - 1 : 0);
   const account = u32at(c, L.CMD_ACCOUNT);
   const clientId = i64at(c, L.CMD_CLIENT_ID);
   setTaker(sp, side, account, stp, flags, orderId, price, clientId, qty, worst, NONE);
   if (postOnly && wouldCross()) return reject(c, L.REJ_POST_ONLY_WOULD_CROSS, true);
-  emitAccepted(side, load<u32>(sp + S_ID), account, orderId, price, qty, clientId);
+  emitAccepted(side, load<u32>(sp, S_ID), account, orderId, price, qty, clientId);
   if (tif == <u8>L.TIF_FOK && !fillable()) return cancelTakerForFok();
   match();
   close(rests);
@@ -105,9 +104,9 @@ function cancel(c: usize): void {
   const slot = liveOrderIn(sp, orderId);
   if (slot == NONE) return reject(c, L.REJ_UNKNOWN_ORDER, true);
   const op = orderPtr(slot);
-  if (load<u32>(op + O_ACCOUNT) != u32at(c, L.CMD_ACCOUNT)) return reject(c, L.REJ_NOT_OWNER, true);
-  emitCancelled(L.CXL_REQUEST, load<u8>(op + O_SIDE), load<u32>(sp + S_ID), load<u32>(op + O_ACCOUNT), orderId,
-    load<i64>(op + O_PRICE), load<i64>(op + O_REM), 0, load<i64>(op + O_CLIENT));
+  if (load<u32>(op, O_ACCOUNT) != u32at(c, L.CMD_ACCOUNT)) return reject(c, L.REJ_NOT_OWNER, true);
+  emitCancelled(L.CXL_REQUEST, load<u8>(op, O_SIDE), load<u32>(sp, S_ID), load<u32>(op, O_ACCOUNT), orderId,
+    load<i64>(op, O_PRICE), load<i64>(op, O_REM), 0, load<i64>(op, O_CLIENT));
   settleLevel(sp, takeOff(slot));
 }
 
@@ -116,11 +115,11 @@ function modify(c: usize): void {
   if (orderId <= 0) return reject(c, L.REJ_INVALID_ORDER_ID, true);
   const sp = symbolPtr(u32at(c, L.CMD_SYMBOL));
   if (sp == 0) return reject(c, L.REJ_UNKNOWN_SYMBOL, true);
-  if (load<u8>(sp + S_STATUS) != <u8>L.STATUS_ACTIVE) return reject(c, L.REJ_SYMBOL_HALTED, true);
+  if (load<u8>(sp, S_STATUS) != <u8>L.STATUS_ACTIVE) return reject(c, L.REJ_SYMBOL_HALTED, true);
   const slot = liveOrderIn(sp, orderId);
   if (slot == NONE) return reject(c, L.REJ_UNKNOWN_ORDER, true);
   const op = orderPtr(slot);
-  const account = load<u32>(op + O_ACCOUNT);
+  const account = load<u32>(op, O_ACCOUNT);
   if (account != u32at(c, L.CMD_ACCOUNT)) return reject(c, L.REJ_NOT_OWNER, true);
   const qty = i64at(c, L.CMD_QUANTITY);
   const qtyProblem = quantityProblem(sp, qty);
@@ -128,26 +127,26 @@ function modify(c: usize): void {
   const price = i64at(c, L.CMD_PRICE);
   const p = priceProblem(sp, price);
   if (p != 0) return reject(c, p, true);
-  const side = load<u8>(op + O_SIDE);
+  const side = load<u8>(op, O_SIDE);
   const clientId = i64at(c, L.CMD_CLIENT_ID);
-  const symbol = load<u32>(sp + S_ID);
-  const flags = load<u8>(op + O_FLAGS);
-  if (price == load<i64>(op + O_PRICE) && qty <= load<i64>(op + O_REM)) {
+  const symbol = load<u32>(sp, S_ID);
+  const flags = load<u8>(op, O_FLAGS);
+  if (price == load<i64>(op, O_PRICE) && qty <= load<i64>(op, O_REM)) {
     // Same price, no more quantity: it keeps its place in the queue.
     setRemaining(slot, qty);
-    store<i64>(op + O_CLIENT, clientId);
+    store<i64>(op, clientId, O_CLIENT);
     emitModified(side, symbol, account, orderId, price, qty, clientId);
-    reportLevel(sp, load<u32>(op + O_LEVEL));
+    reportLevel(sp, load<u32>(op, O_LEVEL));
     return;
   }
-  setTaker(sp, side, account, load<u8>(op + O_STP), flags, orderId, price, clientId, qty, checkedIndex, slot);
+  setTaker(sp, side, account, load<u8>(op, O_STP), flags, orderId, price, clientId, qty, checkedIndex, slot);
   if ((flags & <u8>L.FLAG_POST_ONLY) != 0 && wouldCross()) return reject(c, L.REJ_POST_ONLY_WOULD_CROSS, true);
   // Loses priority: off its level, then in again as a GTC taker that keeps its slot and id.
-  const oldLevel = load<u32>(op + O_LEVEL);
+  const oldLevel = load<u32>(op, O_LEVEL);
   unlinkOrder(slot);
-  store<i64>(op + O_PRICE, price);
-  store<i64>(op + O_REM, qty);
-  store<i64>(op + O_CLIENT, clientId);
+  store<i64>(op, price, O_PRICE);
+  store<i64>(op, qty, O_REM);
+  store<i64>(op, clientId, O_CLIENT);
   emitModified(side, symbol, account, orderId, price, qty, clientId);
   settleLevel(sp, oldLevel);
   match();
@@ -156,7 +155,7 @@ function modify(c: usize): void {
 
 /** Cancels the symbol's orders of an account (any account when 0), bids then asks, best first, FIFO. */
 function cancelAllIn(sp: usize, account: u32, reason: i32): void {
-  const symbol = load<u32>(sp + S_ID);
+  const symbol = load<u32>(sp, S_ID);
   for (let side: u8 = <u8>L.SIDE_BUY; side <= <u8>L.SIDE_SELL; side++) {
     let idx = bestIndex(sp, side);
     while (idx >= 0) {
@@ -166,10 +165,10 @@ function cancelAllIn(sp: usize, account: u32, reason: i32): void {
       let removed = false;
       while (o != NONE) {
         const op = orderPtr(o);
-        const following = load<u32>(op + O_NEXT);
-        if (account == 0 || load<u32>(op + O_ACCOUNT) == account) {
-          emitCancelled(reason, side, symbol, load<u32>(op + O_ACCOUNT), load<i64>(op + O_ID), load<i64>(op + O_PRICE),
-            load<i64>(op + O_REM), 0, load<i64>(op + O_CLIENT));
+        const following = load<u32>(op, O_NEXT);
+        if (account == 0 || load<u32>(op, O_ACCOUNT) == account) {
+          emitCancelled(reason, side, symbol, load<u32>(op, O_ACCOUNT), load<i64>(op, O_ID), load<i64>(op, O_PRICE),
+            load<i64>(op, O_REM), 0, load<i64>(op, O_CLIENT));
           takeOff(o);
           removed = true;
         }
@@ -191,7 +190,7 @@ function massCancel(c: usize): void {
     cancelAllIn(sp, account, L.CXL_MASS_CANCEL);
     return;
   }
-  const max = hdr32(H_MAX_SYMBOLS);
+  const max = load<u32>(A, H_MAX_SYMBOLS);
   for (let id: u32 = 1; id <= max; id++) {
     const sp = symbolPtr(id);
     if (sp != 0) cancelAllIn(sp, account, L.CXL_MASS_CANCEL);
@@ -201,7 +200,7 @@ function massCancel(c: usize): void {
 function addSymbolCommand(c: usize): void {
   const id = u32at(c, L.CMD_SYMBOL);
   if (id == 0) return reject(c, L.REJ_INVALID_SYMBOL_CONFIG, false);
-  if (id > hdr32(H_MAX_SYMBOLS)) return reject(c, L.REJ_SYMBOL_CAPACITY, false);
+  if (id > load<u32>(A, H_MAX_SYMBOLS)) return reject(c, L.REJ_SYMBOL_CAPACITY, false);
   if (symbolPtr(id) != 0) return reject(c, L.REJ_DUPLICATE_SYMBOL, false);
   const tick = i64at(c, L.CMD_TICK_SIZE);
   const lot = i64at(c, L.CMD_LOT_SIZE);
@@ -221,16 +220,16 @@ function halt(c: usize): void {
   if (sp == 0) return reject(c, L.REJ_UNKNOWN_SYMBOL, false);
   const flags = u8at(c, L.CMD_FLAGS);
   if ((flags & ~<u8>L.HALT_CANCEL_ORDERS) != 0) return reject(c, L.REJ_MALFORMED, false);
-  store<u8>(sp + S_STATUS, <u8>L.STATUS_HALTED);
-  emitSymbolStatus(load<u32>(sp + S_ID), L.STATUS_HALTED);
+  store<u8>(sp, <u8>L.STATUS_HALTED, S_STATUS);
+  emitSymbolStatus(load<u32>(sp, S_ID), L.STATUS_HALTED);
   if (flags != 0) cancelAllIn(sp, 0, L.CXL_HALT);
 }
 
 function resume(c: usize): void {
   const sp = symbolPtr(u32at(c, L.CMD_SYMBOL));
   if (sp == 0) return reject(c, L.REJ_UNKNOWN_SYMBOL, false);
-  store<u8>(sp + S_STATUS, <u8>L.STATUS_ACTIVE);
-  emitSymbolStatus(load<u32>(sp + S_ID), L.STATUS_ACTIVE);
+  store<u8>(sp, <u8>L.STATUS_ACTIVE, S_STATUS);
+  emitSymbolStatus(load<u32>(sp, S_ID), L.STATUS_ACTIVE);
 }
 
 export function execute(c: usize): void {

@@ -1,6 +1,6 @@
 // The state digest: FNV-1a over 64-bit words of the book in canonical order (docs/SEMANTICS.md).
 // It walks the book, not memory, so layout (slot reuse, restore at another base) never shows.
-import { NONE, A, H_LIVE_ORDERS, H_NEXT_TRADE_ID, H_MAX_SYMBOLS, hdr32 } from './arena';
+import { NONE, A, H_LIVE_ORDERS, H_NEXT_TRADE_ID, H_MAX_SYMBOLS } from './arena';
 import { orderPtr, O_ID, O_ACCOUNT, O_REM, O_CLIENT, O_FLAGS, O_STP, O_NEXT } from './orders';
 import { levelPtr, LV_PRICE, LV_TOTAL, LV_COUNT, LV_HEAD } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
@@ -21,19 +21,19 @@ function mixSide(sp: usize, side: u8): void {
   let idx = bestIndex(sp, side);
   while (idx >= 0) {
     const lp = levelPtr(levelAt(sp, idx) - 1);
-    mix(load<u64>(lp + LV_PRICE));
-    mix(load<u64>(lp + LV_TOTAL));
-    mix(<u64>load<u32>(lp + LV_COUNT));
-    let o = load<u32>(lp + LV_HEAD);
+    mix(load<u64>(lp, LV_PRICE));
+    mix(load<u64>(lp, LV_TOTAL));
+    mix(<u64>load<u32>(lp, LV_COUNT));
+    let o = load<u32>(lp, LV_HEAD);
     while (o != NONE) {
       const op = orderPtr(o);
-      mix(load<u64>(op + O_ID));
-      mix(<u64>load<u32>(op + O_ACCOUNT));
-      mix(load<u64>(op + O_REM));
-      mix(load<u64>(op + O_CLIENT));
-      mix(<u64>load<u8>(op + O_FLAGS));
-      mix(<u64>load<u8>(op + O_STP));
-      o = load<u32>(op + O_NEXT);
+      mix(load<u64>(op, O_ID));
+      mix(<u64>load<u32>(op, O_ACCOUNT));
+      mix(load<u64>(op, O_REM));
+      mix(load<u64>(op, O_CLIENT));
+      mix(<u64>load<u8>(op, O_FLAGS));
+      mix(<u64>load<u8>(op, O_STP));
+      o = load<u32>(op, O_NEXT);
     }
     idx = nextAway(sp, idx, side);
   }
@@ -41,18 +41,18 @@ function mixSide(sp: usize, side: u8): void {
 
 export function digest(): u64 {
   h = FNV_OFFSET;
-  mix(<u64>hdr32(H_LIVE_ORDERS));
-  mix(load<u64>(A + H_NEXT_TRADE_ID));
-  const max = hdr32(H_MAX_SYMBOLS);
+  mix(<u64>load<u32>(A, H_LIVE_ORDERS));
+  mix(load<u64>(A, H_NEXT_TRADE_ID));
+  const max = load<u32>(A, H_MAX_SYMBOLS);
   for (let id: u32 = 1; id <= max; id++) {
     const sp = symbolPtr(id);
     if (sp == 0) continue;
-    mix(<u64>load<u32>(sp + S_ID));
-    mix(<u64>load<u8>(sp + S_STATUS));
-    mix(load<u64>(sp + S_TICK));
-    mix(load<u64>(sp + S_LOT));
-    mix(load<u64>(sp + S_BAND_MIN));
-    mix(load<u64>(sp + S_BAND_MAX));
+    mix(<u64>load<u32>(sp, S_ID));
+    mix(<u64>load<u8>(sp, S_STATUS));
+    mix(load<u64>(sp, S_TICK));
+    mix(load<u64>(sp, S_LOT));
+    mix(load<u64>(sp, S_BAND_MIN));
+    mix(load<u64>(sp, S_BAND_MAX));
     mixSide(sp, <u8>SIDE_BUY);
     mixSide(sp, <u8>SIDE_SELL);
   }

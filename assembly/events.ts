@@ -18,26 +18,26 @@ export function startOutput(at: usize): void {
   return out;
 }
 export function startCommand(cmd: usize): void {
-  cmdType = load<u8>(cmd + CMD_TYPE);
-  cmdSeq = load<i64>(cmd + CMD_SEQ);
+  cmdType = load<u8>(cmd, CMD_TYPE);
+  cmdSeq = load<i64>(cmd, CMD_SEQ);
 }
 
 @inline function emit(type: i32, side: u8, reason: i32, symbol: u32, account: u32, aux32: u32,
   orderId: i64, price: i64, quantity: i64, aux64: i64, aux64b: i64): void {
   const e = out;
-  store<u8>(e + EVT_TYPE, <u8>type);
-  store<u8>(e + EVT_SIDE, side);
-  store<u8>(e + EVT_REASON, <u8>reason);
-  store<u8>(e + EVT_CMD_TYPE, cmdType);
-  store<u32>(e + EVT_SYMBOL, symbol);
-  store<u32>(e + EVT_ACCOUNT, account);
-  store<u32>(e + EVT_AUX32, aux32);
-  store<i64>(e + EVT_ORDER_ID, orderId);
-  store<i64>(e + EVT_PRICE, price);
-  store<i64>(e + EVT_QUANTITY, quantity);
-  store<i64>(e + EVT_AUX64, aux64);
-  store<i64>(e + EVT_AUX64B, aux64b);
-  store<i64>(e + EVT_SEQ, cmdSeq);
+  store<u8>(e, <u8>type, EVT_TYPE);
+  store<u8>(e, side, EVT_SIDE);
+  store<u8>(e, <u8>reason, EVT_REASON);
+  store<u8>(e, cmdType, EVT_CMD_TYPE);
+  store<u32>(e, symbol, EVT_SYMBOL);
+  store<u32>(e, account, EVT_ACCOUNT);
+  store<u32>(e, aux32, EVT_AUX32);
+  store<i64>(e, orderId, EVT_ORDER_ID);
+  store<i64>(e, price, EVT_PRICE);
+  store<i64>(e, quantity, EVT_QUANTITY);
+  store<i64>(e, aux64, EVT_AUX64);
+  store<i64>(e, aux64b, EVT_AUX64B);
+  store<i64>(e, cmdSeq, EVT_SEQ);
   out = e + EVT_SIZE;
 }
 

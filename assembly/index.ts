@@ -1,6 +1,6 @@
 // The core's exported entry points. Each binds the arena first (its region bases live in this
 // instance's globals), then works on raw memory. i32 arguments only: no BigInt crosses.
-import { bind, arenaSize as sizeFor, initArena, arenaValid, hdr32, setHdr32, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
+import { A, bind, arenaSize as sizeFor, initArena, arenaValid, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
 import { CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION } from './layout';
 import { startOutput, outputAt, startCommand } from './events';
 import { execute } from './commands';
@@ -21,7 +21,7 @@ export function init(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks:
 
 /** Size in bytes of a valid arena at this address (for snapshots), or 0 if none is there. */
 export function arenaBytes(arena: usize): u32 {
-  return arenaValid(arena) ? load<u32>(arena + H_SIZE_BYTES) : 0;
+  return arenaValid(arena) ? load<u32>(arena, H_SIZE_BYTES) : 0;
 }
 
 /**
@@ -37,7 +37,7 @@ export function process(arena: usize, commands: usize, count: i32, events: usize
   const end = events + <usize>capacity * EVT_SIZE;
   let i = 0;
   for (; i < count; i++) {
-    const worst = (<u64>hdr32(H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
+    const worst = (<u64>load<u32>(A, H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
     if (<u64>(end - outputAt()) < worst) {
       if (i == 0) return -1;
       break;
@@ -46,18 +46,18 @@ export function process(arena: usize, commands: usize, count: i32, events: usize
     startCommand(c);
     execute(c);
   }
-  setHdr32(H_EVENTS_WRITTEN, <u32>((outputAt() - events) / EVT_SIZE));
+  store<u32>(A, <u32>((outputAt() - events) / EVT_SIZE), H_EVENTS_WRITTEN);
   return i;
 }
 
 export function eventsWritten(arena: usize): u32 {
   bind(arena);
-  return hdr32(H_EVENTS_WRITTEN);
+  return load<u32>(A, H_EVENTS_WRITTEN);
 }
 
 export function liveOrders(arena: usize): u32 {
   bind(arena);
-  return hdr32(H_LIVE_ORDERS);
+  return load<u32>(A, H_LIVE_ORDERS);
 }
 
 /** Writes the state digest (u64) at io. */

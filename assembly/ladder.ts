@@ -8,7 +8,7 @@ import { SIDE_BUY } from './layout';
 import { S_LADDER, S_BITS, S_SUMMARY, S_SUM_WORDS, S_WIDTH, S_BEST_BID, S_BEST_ASK, S_BID_LEVELS, S_ASK_LEVELS } from './symbols';
 
 @inline function ladderAt(sp: usize, idx: i32): usize {
-  return A + <usize>load<u32>(sp + S_LADDER) + (<usize>idx << 2);
+  return A + <usize>load<u32>(sp, S_LADDER) + (<usize>idx << 2);
 }
 
 /** The level slot + 1 at a tick (0: no level there). */
@@ -17,8 +17,8 @@ import { S_LADDER, S_BITS, S_SUMMARY, S_SUM_WORDS, S_WIDTH, S_BEST_BID, S_BEST_A
 }
 
 function markOccupied(sp: usize, idx: i32): void {
-  const bits = A + <usize>load<u32>(sp + S_BITS);
-  const summary = A + <usize>load<u32>(sp + S_SUMMARY);
+  const bits = A + <usize>load<u32>(sp, S_BITS);
+  const summary = A + <usize>load<u32>(sp, S_SUMMARY);
   const w = <usize>(idx >> 6);
   const wp = bits + (w << 3);
   store<u64>(wp, load<u64>(wp) | (<u64>1 << <u64>(idx & 63)));
@@ -27,8 +27,8 @@ function markOccupied(sp: usize, idx: i32): void {
 }
 
 function markEmpty(sp: usize, idx: i32): void {
-  const bits = A + <usize>load<u32>(sp + S_BITS);
-  const summary = A + <usize>load<u32>(sp + S_SUMMARY);
+  const bits = A + <usize>load<u32>(sp, S_BITS);
+  const summary = A + <usize>load<u32>(sp, S_SUMMARY);
   const w = <usize>(idx >> 6);
   const wp = bits + (w << 3);
   const word = load<u64>(wp) & ~(<u64>1 << <u64>(idx & 63));
@@ -42,8 +42,8 @@ function markEmpty(sp: usize, idx: i32): void {
 /** Highest occupied tick below idx, or -1. */
 export function occupiedBelow(sp: usize, idx: i32): i32 {
   if (idx <= 0) return -1;
-  const bits = A + <usize>load<u32>(sp + S_BITS);
-  const summary = A + <usize>load<u32>(sp + S_SUMMARY);
+  const bits = A + <usize>load<u32>(sp, S_BITS);
+  const summary = A + <usize>load<u32>(sp, S_SUMMARY);
   const w = idx >> 6;
   const b = idx & 63;
   const below = load<u64>(bits + (<usize>w << 3)) & ((<u64>1 << <u64>b) - 1);
@@ -66,10 +66,10 @@ export function occupiedBelow(sp: usize, idx: i32): i32 {
 /** Lowest occupied tick above idx, or -1. */
 export function occupiedAbove(sp: usize, idx: i32): i32 {
   const j = idx + 1;
-  if (j >= <i32>load<u32>(sp + S_WIDTH)) return -1;
-  const bits = A + <usize>load<u32>(sp + S_BITS);
-  const summary = A + <usize>load<u32>(sp + S_SUMMARY);
-  const sumWords = <i32>load<u32>(sp + S_SUM_WORDS);
+  if (j >= <i32>load<u32>(sp, S_WIDTH)) return -1;
+  const bits = A + <usize>load<u32>(sp, S_BITS);
+  const summary = A + <usize>load<u32>(sp, S_SUMMARY);
+  const sumWords = <i32>load<u32>(sp, S_SUM_WORDS);
   const w = j >> 6;
   const above = load<u64>(bits + (<usize>w << 3)) & (<u64>-1 << <u64>(j & 63));
   if (above != 0) return (w << 6) + <i32>ctz(above);
@@ -93,12 +93,12 @@ export function placeLevel(sp: usize, idx: i32, level: u32, side: u8): void {
   store<u32>(ladderAt(sp, idx), level + 1);
   markOccupied(sp, idx);
   if (side == <u8>SIDE_BUY) {
-    store<u32>(sp + S_BID_LEVELS, load<u32>(sp + S_BID_LEVELS) + 1);
-    if (idx > load<i32>(sp + S_BEST_BID)) store<i32>(sp + S_BEST_BID, idx);
+    store<u32>(sp, load<u32>(sp, S_BID_LEVELS) + 1, S_BID_LEVELS);
+    if (idx > load<i32>(sp, S_BEST_BID)) store<i32>(sp, idx, S_BEST_BID);
   } else {
-    store<u32>(sp + S_ASK_LEVELS, load<u32>(sp + S_ASK_LEVELS) + 1);
-    const best = load<i32>(sp + S_BEST_ASK);
-    if (best < 0 || idx < best) store<i32>(sp + S_BEST_ASK, idx);
+    store<u32>(sp, load<u32>(sp, S_ASK_LEVELS) + 1, S_ASK_LEVELS);
+    const best = load<i32>(sp, S_BEST_ASK);
+    if (best < 0 || idx < best) store<i32>(sp, idx, S_BEST_ASK);
   }
 }
 
@@ -107,11 +107,11 @@ export function clearLevel(sp: usize, idx: i32, side: u8): void {
   store<u32>(ladderAt(sp, idx), 0);
   markEmpty(sp, idx);
   if (side == <u8>SIDE_BUY) {
-    store<u32>(sp + S_BID_LEVELS, load<u32>(sp + S_BID_LEVELS) - 1);
-    if (idx == load<i32>(sp + S_BEST_BID)) store<i32>(sp + S_BEST_BID, occupiedBelow(sp, idx));
+    store<u32>(sp, load<u32>(sp, S_BID_LEVELS) - 1, S_BID_LEVELS);
+    if (idx == load<i32>(sp, S_BEST_BID)) store<i32>(sp, occupiedBelow(sp, idx), S_BEST_BID);
   } else {
-    store<u32>(sp + S_ASK_LEVELS, load<u32>(sp + S_ASK_LEVELS) - 1);
-    if (idx == load<i32>(sp + S_BEST_ASK)) store<i32>(sp + S_BEST_ASK, occupiedAbove(sp, idx));
+    store<u32>(sp, load<u32>(sp, S_ASK_LEVELS) - 1, S_ASK_LEVELS);
+    if (idx == load<i32>(sp, S_BEST_ASK)) store<i32>(sp, occupiedAbove(sp, idx), S_BEST_ASK);
   }
 }
 
@@ -121,5 +121,5 @@ export function clearLevel(sp: usize, idx: i32, side: u8): void {
 }
 
 @inline export function bestIndex(sp: usize, side: u8): i32 {
-  return side == <u8>SIDE_BUY ? load<i32>(sp + S_BEST_BID) : load<i32>(sp + S_BEST_ASK);
+  return side == <u8>SIDE_BUY ? load<i32>(sp, S_BEST_BID) : load<i32>(sp, S_BEST_ASK);
 }

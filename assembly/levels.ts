@@ -1,6 +1,6 @@
 // Price levels: 48-byte slots from a pool, each holding an intrusive doubly linked FIFO of
 // order slots (O(1) append, O(1) unlink anywhere) and the level's running total and count.
-import { LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM, hdr32, setHdr32 } from './arena';
+import { A, LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM } from './arena';
 import { orderPtr, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
 
 export const LV_PRICE = 0; // i64
@@ -16,62 +16,62 @@ export const LV_INDEX = 32; // u32 its tick index in the symbol's ladder
 }
 
 export function allocLevel(side: u8, price: i64, idx: i32): u32 {
-  let level = hdr32(H_LEVEL_FREE);
+  let level = load<u32>(A, H_LEVEL_FREE);
   if (level != NONE) {
-    setHdr32(H_LEVEL_FREE, load<u32>(levelPtr(level) + LV_HEAD));
+    store<u32>(A, load<u32>(levelPtr(level) + LV_HEAD), H_LEVEL_FREE);
   } else {
-    level = hdr32(H_LEVEL_HWM);
-    setHdr32(H_LEVEL_HWM, level + 1);
+    level = load<u32>(A, H_LEVEL_HWM);
+    store<u32>(A, level + 1, H_LEVEL_HWM);
   }
   const p = levelPtr(level);
-  store<i64>(p + LV_PRICE, price);
-  store<i64>(p + LV_TOTAL, 0);
-  store<u32>(p + LV_HEAD, NONE);
-  store<u32>(p + LV_TAIL, NONE);
-  store<u32>(p + LV_COUNT, 0);
-  store<u8>(p + LV_SIDE, side);
-  store<i32>(p + LV_INDEX, idx);
+  store<i64>(p, price, LV_PRICE);
+  store<i64>(p, 0, LV_TOTAL);
+  store<u32>(p, NONE, LV_HEAD);
+  store<u32>(p, NONE, LV_TAIL);
+  store<u32>(p, 0, LV_COUNT);
+  store<u8>(p, side, LV_SIDE);
+  store<i32>(p, idx, LV_INDEX);
   return level;
 }
 
 export function freeLevel(level: u32): void {
-  store<u32>(levelPtr(level) + LV_HEAD, hdr32(H_LEVEL_FREE));
-  setHdr32(H_LEVEL_FREE, level);
+  store<u32>(levelPtr(level) + LV_HEAD, load<u32>(A, H_LEVEL_FREE));
+  store<u32>(A, level, H_LEVEL_FREE);
 }
 
 /** Appends an order at the tail: it gets the last place in time priority. */
 export function appendOrder(level: u32, slot: u32): void {
   const lp = levelPtr(level);
   const op = orderPtr(slot);
-  const tail = load<u32>(lp + LV_TAIL);
-  store<u32>(op + O_PREV, tail);
-  store<u32>(op + O_NEXT, NONE);
-  store<u32>(op + O_LEVEL, level);
-  if (tail == NONE) store<u32>(lp + LV_HEAD, slot);
+  const tail = load<u32>(lp, LV_TAIL);
+  store<u32>(op, tail, O_PREV);
+  store<u32>(op, NONE, O_NEXT);
+  store<u32>(op, level, O_LEVEL);
+  if (tail == NONE) store<u32>(lp, slot, LV_HEAD);
   else store<u32>(orderPtr(tail) + O_NEXT, slot);
-  store<u32>(lp + LV_TAIL, slot);
-  store<u32>(lp + LV_COUNT, load<u32>(lp + LV_COUNT) + 1);
-  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) + load<i64>(op + O_REM));
+  store<u32>(lp, slot, LV_TAIL);
+  store<u32>(lp, load<u32>(lp, LV_COUNT) + 1, LV_COUNT);
+  store<i64>(lp, load<i64>(lp, LV_TOTAL) + load<i64>(op, O_REM), LV_TOTAL);
 }
 
 /** Unlinks an order from wherever it stands in its level's queue; its remaining leaves the total. */
 export function unlinkOrder(slot: u32): void {
   const op = orderPtr(slot);
-  const lp = levelPtr(load<u32>(op + O_LEVEL));
-  const prev = load<u32>(op + O_PREV);
-  const next = load<u32>(op + O_NEXT);
-  if (prev == NONE) store<u32>(lp + LV_HEAD, next);
+  const lp = levelPtr(load<u32>(op, O_LEVEL));
+  const prev = load<u32>(op, O_PREV);
+  const next = load<u32>(op, O_NEXT);
+  if (prev == NONE) store<u32>(lp, next, LV_HEAD);
   else store<u32>(orderPtr(prev) + O_NEXT, next);
-  if (next == NONE) store<u32>(lp + LV_TAIL, prev);
+  if (next == NONE) store<u32>(lp, prev, LV_TAIL);
   else store<u32>(orderPtr(next) + O_PREV, prev);
-  store<u32>(lp + LV_COUNT, load<u32>(lp + LV_COUNT) - 1);
-  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) - load<i64>(op + O_REM));
+  store<u32>(lp, load<u32>(lp, LV_COUNT) - 1, LV_COUNT);
+  store<i64>(lp, load<i64>(lp, LV_TOTAL) - load<i64>(op, O_REM), LV_TOTAL);
 }
 
 /** Changes a resting order's remaining quantity in place (keeps its place in the queue). */
 export function setRemaining(slot: u32, rem: i64): void {
   const op = orderPtr(slot);
-  const lp = levelPtr(load<u32>(op + O_LEVEL));
-  store<i64>(lp + LV_TOTAL, load<i64>(lp + LV_TOTAL) - load<i64>(op + O_REM) + rem);
-  store<i64>(op + O_REM, rem);
+  const lp = levelPtr(load<u32>(op, O_LEVEL));
+  store<i64>(lp, load<i64>(lp, LV_TOTAL) - load<i64>(op, O_REM) + rem, LV_TOTAL);
+  store<i64>(op, rem, O_REM);
 }

@@ -1,14 +1,13 @@
 // Matching: an incoming (or repriced) order, the taker, against the opposite side of its book,
 // best level first, FIFO within a level, at the maker's price. See docs/SEMANTICS.md "match" and
 // "close": this file is that pseudo-code, line for line.
-import { NONE, A } from './arena';
+import { NONE, A, H_NEXT_TRADE_ID } from './arena';
 import { orderPtr, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_NEXT } from './orders';
 import { levelPtr, setRemaining, LV_HEAD, LV_COUNT, LV_TOTAL, LV_PRICE } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { S_ID } from './symbols';
 import { takeOff, retire, rest, newOrderSlot, settleLevel, reportLevel } from './book';
 import { emitTrade, emitCancelled } from './events';
-import { H_NEXT_TRADE_ID } from './arena';
 import {
   SIDE_BUY, SIDE_SELL, STP_NONE, STP_CANCEL_NEWEST, STP_CANCEL_OLDEST, STP_CANCEL_BOTH, STP_DECREMENT,
   CXL_SELF_TRADE, CXL_IOC, CXL_FOK,
@@ -32,7 +31,7 @@ let selfTradeStop = false;
 
 export function setTaker(symbolPtr: usize, s: u8, acct: u32, mode: u8, f: u8, id: i64, p: i64, client: i64, qty: i64, worstIdx: i32, existing: u32): void {
   sp = symbolPtr;
-  symbol = load<u32>(symbolPtr + S_ID);
+  symbol = load<u32>(symbolPtr, S_ID);
   side = s;
   opp = s == <u8>SIDE_BUY ? <u8>SIDE_SELL : <u8>SIDE_BUY;
   account = acct;
@@ -71,13 +70,13 @@ export function fillable(): bool {
       let o = load<u32>(levelPtr(level) + LV_HEAD);
       while (o != NONE) {
         const op = orderPtr(o);
-        if (load<u32>(op + O_ACCOUNT) == account) {
+        if (load<u32>(op, O_ACCOUNT) == account) {
           if (stp != <u8>STP_CANCEL_OLDEST) return false;
         } else {
-          need -= load<i64>(op + O_REM);
+          need -= load<i64>(op, O_REM);
           if (need <= 0) return true;
         }
-        o = load<u32>(op + O_NEXT);
+        o = load<u32>(op, O_NEXT);
       }
     }
     idx = nextAway(sp, idx, opp);
@@ -96,11 +95,11 @@ export function match(): void {
     if (idx < 0 || !crosses(idx)) break;
     const level = levelAt(sp, idx) - 1;
     const lp = levelPtr(level);
-    const maker = load<u32>(lp + LV_HEAD);
+    const maker = load<u32>(lp, LV_HEAD);
     const mp = orderPtr(maker);
-    const makerAccount = load<u32>(mp + O_ACCOUNT);
-    const makerRem = load<i64>(mp + O_REM);
-    const makerPrice = load<i64>(lp + LV_PRICE);
+    const makerAccount = load<u32>(mp, O_ACCOUNT);
+    const makerRem = load<i64>(mp, O_REM);
+    const makerPrice = load<i64>(lp, LV_PRICE);
     if (stp != <u8>STP_NONE && makerAccount == account) {
       if (stp == <u8>STP_CANCEL_NEWEST) {
         selfTradeStop = true;
@@ -108,26 +107,26 @@ export function match(): void {
       }
       if (stp == <u8>STP_DECREMENT) {
         const d = rem < makerRem ? rem : makerRem;
-        emitCancelled(CXL_SELF_TRADE, opp, symbol, makerAccount, load<i64>(mp + O_ID), makerPrice, d, makerRem - d, load<i64>(mp + O_CLIENT));
+        emitCancelled(CXL_SELF_TRADE, opp, symbol, makerAccount, load<i64>(mp, O_ID), makerPrice, d, makerRem - d, load<i64>(mp, O_CLIENT));
         if (d == makerRem) takeOff(maker);
         else setRemaining(maker, makerRem - d);
         rem -= d;
         emitCancelled(CXL_SELF_TRADE, side, symbol, account, orderId, price, d, rem, clientId);
       } else { // CANCEL_OLDEST or CANCEL_BOTH
-        emitCancelled(CXL_SELF_TRADE, opp, symbol, makerAccount, load<i64>(mp + O_ID), makerPrice, makerRem, 0, load<i64>(mp + O_CLIENT));
+        emitCancelled(CXL_SELF_TRADE, opp, symbol, makerAccount, load<i64>(mp, O_ID), makerPrice, makerRem, 0, load<i64>(mp, O_CLIENT));
         takeOff(maker);
         if (stp == <u8>STP_CANCEL_BOTH) selfTradeStop = true;
       }
     } else {
       const q = rem < makerRem ? rem : makerRem;
-      const tradeId = load<i64>(A + H_NEXT_TRADE_ID);
-      store<i64>(A + H_NEXT_TRADE_ID, tradeId + 1);
-      emitTrade(side, symbol, makerAccount, account, load<i64>(mp + O_ID), makerPrice, q, orderId, tradeId);
+      const tradeId = load<i64>(A, H_NEXT_TRADE_ID);
+      store<i64>(A, tradeId + 1, H_NEXT_TRADE_ID);
+      emitTrade(side, symbol, makerAccount, account, load<i64>(mp, O_ID), makerPrice, q, orderId, tradeId);
       if (q == makerRem) takeOff(maker);
       else setRemaining(maker, makerRem - q);
       rem -= q;
     }
-    if (load<u32>(lp + LV_COUNT) == 0) {
+    if (load<u32>(lp, LV_COUNT) == 0) {
       settleLevel(sp, level);
       touched = NONE;
     } else {

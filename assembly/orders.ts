@@ -1,7 +1,7 @@
 // The order pool: fixed 64-byte slots, a free list threaded through freed slots, and a
 // generation per slot. A handle is (generation << 32 | slot); the generation grows every time a
 // slot is freed, so a handle kept past its order's life never resolves to the slot's next tenant.
-import { ORDERS, NONE, ORDER_SLOT, H_ORDER_FREE, H_ORDER_HWM, H_LIVE_ORDERS, H_MAX_ORDERS, hdr32, setHdr32 } from './arena';
+import { A, ORDERS, NONE, ORDER_SLOT, H_ORDER_FREE, H_ORDER_HWM, H_LIVE_ORDERS, H_MAX_ORDERS } from './arena';
 
 export const O_ID = 0; //      i64
 export const O_PRICE = 8; //   i64
@@ -24,28 +24,28 @@ export const O_INDEX_POS = 60; // u32 where its id sits in the id index (kept cu
 
 /** Takes a free slot (the caller checked capacity). */
 export function allocOrder(): u32 {
-  let slot = hdr32(H_ORDER_FREE);
+  let slot = load<u32>(A, H_ORDER_FREE);
   if (slot != NONE) {
-    setHdr32(H_ORDER_FREE, load<u32>(orderPtr(slot) + O_NEXT));
+    store<u32>(A, load<u32>(orderPtr(slot) + O_NEXT), H_ORDER_FREE);
   } else {
-    slot = hdr32(H_ORDER_HWM);
-    setHdr32(H_ORDER_HWM, slot + 1);
+    slot = load<u32>(A, H_ORDER_HWM);
+    store<u32>(A, slot + 1, H_ORDER_HWM);
   }
-  setHdr32(H_LIVE_ORDERS, hdr32(H_LIVE_ORDERS) + 1);
+  store<u32>(A, load<u32>(A, H_LIVE_ORDERS) + 1, H_LIVE_ORDERS);
   return slot;
 }
 
 export function freeOrder(slot: u32): void {
   const p = orderPtr(slot);
-  store<u32>(p + O_GEN, load<u32>(p + O_GEN) + 1);
-  store<i64>(p + O_ID, 0);
-  store<u32>(p + O_NEXT, hdr32(H_ORDER_FREE));
-  setHdr32(H_ORDER_FREE, slot);
-  setHdr32(H_LIVE_ORDERS, hdr32(H_LIVE_ORDERS) - 1);
+  store<u32>(p, load<u32>(p, O_GEN) + 1, O_GEN);
+  store<i64>(p, 0, O_ID);
+  store<u32>(p, load<u32>(A, H_ORDER_FREE), O_NEXT);
+  store<u32>(A, slot, H_ORDER_FREE);
+  store<u32>(A, load<u32>(A, H_LIVE_ORDERS) - 1, H_LIVE_ORDERS);
 }
 
 @inline export function ordersFull(): bool {
-  return hdr32(H_LIVE_ORDERS) >= hdr32(H_MAX_ORDERS);
+  return load<u32>(A, H_LIVE_ORDERS) >= load<u32>(A, H_MAX_ORDERS);
 }
 
 @inline export function handleOf(slot: u32): u64 {
@@ -55,8 +55,8 @@ export function freeOrder(slot: u32): void {
 /** The slot a handle names, or NONE if that order is gone. */
 export function resolveHandle(handle: u64): u32 {
   const slot = <u32>handle;
-  if (slot >= hdr32(H_ORDER_HWM)) return NONE;
+  if (slot >= load<u32>(A, H_ORDER_HWM)) return NONE;
   const p = orderPtr(slot);
-  if (load<u32>(p + O_GEN) != <u32>(handle >> 32) || load<i64>(p + O_ID) == 0) return NONE;
+  if (load<u32>(p, O_GEN) != <u32>(handle >> 32) || load<i64>(p, O_ID) == 0) return NONE;
   return slot;
 }

@@ -17,9 +17,9 @@ export function depth(symbol: u32, side: u8, levels: i32, io: usize): i32 {
   while (idx >= 0 && n < levels) {
     const lp = levelPtr(levelAt(sp, idx) - 1);
     const row = io + <usize>(n * L.DEPTH_ROW_SIZE);
-    store<i64>(row + L.DEPTH_PRICE, load<i64>(lp + LV_PRICE));
-    store<i64>(row + L.DEPTH_TOTAL, load<i64>(lp + LV_TOTAL));
-    store<u32>(row + L.DEPTH_COUNT, load<u32>(lp + LV_COUNT));
+    store<i64>(row, load<i64>(lp, LV_PRICE), L.DEPTH_PRICE);
+    store<i64>(row, load<i64>(lp, LV_TOTAL), L.DEPTH_TOTAL);
+    store<u32>(row, load<u32>(lp, LV_COUNT), L.DEPTH_COUNT);
     n++;
     idx = nextAway(sp, idx, side);
   }
@@ -31,42 +31,42 @@ export function queue(symbol: u32, side: u8, max: i32, io: usize): i32 {
   const sp = symbolPtr(symbol);
   if (sp == 0) return -1;
   const price = load<i64>(io);
-  if (price < load<i64>(sp + S_BAND_MIN) || price > load<i64>(sp + S_BAND_MAX) || price % load<i64>(sp + S_TICK) != 0) return 0;
+  if (price < load<i64>(sp, S_BAND_MIN) || price > load<i64>(sp, S_BAND_MAX) || price % load<i64>(sp, S_TICK) != 0) return 0;
   const at = levelAt(sp, tickIndex(sp, price));
   if (at == 0) return 0;
   const lp = levelPtr(at - 1);
-  if (load<u8>(lp + LV_SIDE) != side) return 0;
+  if (load<u8>(lp, LV_SIDE) != side) return 0;
   let n = 0;
-  let o = load<u32>(lp + LV_HEAD);
+  let o = load<u32>(lp, LV_HEAD);
   while (o != NONE && n < max) {
     const op = orderPtr(o);
     const row = io + <usize>(n * L.QUEUE_ROW_SIZE);
-    store<i64>(row + L.QUEUE_ORDER_ID, load<i64>(op + O_ID));
-    store<i64>(row + L.QUEUE_REMAINING, load<i64>(op + O_REM));
-    store<i64>(row + L.QUEUE_CLIENT_ID, load<i64>(op + O_CLIENT));
-    store<u32>(row + L.QUEUE_ACCOUNT, load<u32>(op + O_ACCOUNT));
-    store<u8>(row + L.QUEUE_FLAGS, load<u8>(op + O_FLAGS));
-    store<u8>(row + L.QUEUE_STP, load<u8>(op + O_STP));
+    store<i64>(row, load<i64>(op, O_ID), L.QUEUE_ORDER_ID);
+    store<i64>(row, load<i64>(op, O_REM), L.QUEUE_REMAINING);
+    store<i64>(row, load<i64>(op, O_CLIENT), L.QUEUE_CLIENT_ID);
+    store<u32>(row, load<u32>(op, O_ACCOUNT), L.QUEUE_ACCOUNT);
+    store<u8>(row, load<u8>(op, O_FLAGS), L.QUEUE_FLAGS);
+    store<u8>(row, load<u8>(op, O_STP), L.QUEUE_STP);
     n++;
-    o = load<u32>(op + O_NEXT);
+    o = load<u32>(op, O_NEXT);
   }
   return n;
 }
 
 /** Looks up the order whose id is the i64 at io; writes an order row at io. Returns 1 if resting, else 0. */
 export function findOrder(io: usize): i32 {
-  const handle = index.lookup(load<i64>(io + L.ORDER_ID));
+  const handle = index.lookup(load<i64>(io, L.ORDER_ID));
   if (handle == <u64>-1) return 0;
   const slot = resolveHandle(handle);
   if (slot == NONE) return 0;
   const op = orderPtr(slot);
-  store<i64>(io + L.ORDER_ID, load<i64>(op + O_ID));
-  store<i64>(io + L.ORDER_PRICE, load<i64>(op + O_PRICE));
-  store<i64>(io + L.ORDER_REMAINING, load<i64>(op + O_REM));
-  store<i64>(io + L.ORDER_CLIENT_ID, load<i64>(op + O_CLIENT));
-  store<u64>(io + L.ORDER_HANDLE, handle);
-  store<u32>(io + L.ORDER_SYMBOL, load<u32>(op + O_SYMBOL));
-  store<u32>(io + L.ORDER_ACCOUNT, load<u32>(op + O_ACCOUNT));
-  store<u8>(io + L.ORDER_SIDE, load<u8>(op + O_SIDE));
+  store<i64>(io, load<i64>(op, O_ID), L.ORDER_ID);
+  store<i64>(io, load<i64>(op, O_PRICE), L.ORDER_PRICE);
+  store<i64>(io, load<i64>(op, O_REM), L.ORDER_REMAINING);
+  store<i64>(io, load<i64>(op, O_CLIENT), L.ORDER_CLIENT_ID);
+  store<u64>(io, handle, L.ORDER_HANDLE);
+  store<u32>(io, load<u32>(op, O_SYMBOL), L.ORDER_SYMBOL);
+  store<u32>(io, load<u32>(op, O_ACCOUNT), L.ORDER_ACCOUNT);
+  store<u8>(io, load<u8>(op, O_SIDE), L.ORDER_SIDE);
   return 1;
 }

@@ -1,6 +1,6 @@
 // The symbol table: one 128-byte slot per symbol id (ids 1..maxSymbols, direct-indexed), with
 // the symbol's trading rules and its price ladder's place in the arena.
-import { SYMBOLS, SYMBOL_SLOT, H_MAX_SYMBOLS, H_LADDER_TICKS, H_LADDER_USED, H_BITS_USED, H_SUMMARY_USED, H_OFF_LADDER, H_OFF_BITS, H_OFF_SUMMARY, hdr32, setHdr32 } from './arena';
+import { A, SYMBOLS, SYMBOL_SLOT, H_MAX_SYMBOLS, H_LADDER_TICKS, H_LADDER_USED, H_BITS_USED, H_SUMMARY_USED, H_OFF_LADDER, H_OFF_BITS, H_OFF_SUMMARY } from './arena';
 import { STATUS_ACTIVE } from './layout';
 
 export const S_ID = 0; //         u32 (0: never added)
@@ -22,9 +22,9 @@ export const S_ASK_LEVELS = 76; // u32
 
 /** The symbol's slot, or 0 if the id is not added. */
 export function symbolPtr(id: u32): usize {
-  if (id == 0 || id > hdr32(H_MAX_SYMBOLS)) return 0;
+  if (id == 0 || id > load<u32>(A, H_MAX_SYMBOLS)) return 0;
   const p = SYMBOLS + <usize>(id - 1) * SYMBOL_SLOT;
-  return load<u32>(p + S_ID) == 0 ? 0 : p;
+  return load<u32>(p, S_ID) == 0 ? 0 : p;
 }
 
 @inline export function symbolSlotFor(id: u32): usize {
@@ -39,7 +39,7 @@ export function bandWidth(tick: i64, bandMin: i64, bandMax: i64): i64 {
 }
 
 export function ladderTicksLeft(): u32 {
-  return hdr32(H_LADDER_TICKS) - hdr32(H_LADDER_USED);
+  return load<u32>(A, H_LADDER_TICKS) - load<u32>(A, H_LADDER_USED);
 }
 
 /** Adds a validated symbol, carving its ladder and bitmaps out of the shared regions. */
@@ -47,40 +47,40 @@ export function addSymbol(id: u32, tick: i64, lot: i64, bandMin: i64, bandMax: i
   const p = symbolSlotFor(id);
   const words = (width + 63) >> 6;
   const sumWords = (words + 63) >> 6;
-  const ladderUsed = hdr32(H_LADDER_USED);
-  const bitsUsed = hdr32(H_BITS_USED);
-  const sumUsed = hdr32(H_SUMMARY_USED);
-  store<u32>(p + S_ID, id);
-  store<u8>(p + S_STATUS, <u8>STATUS_ACTIVE);
-  store<i64>(p + S_TICK, tick);
-  store<i64>(p + S_LOT, lot);
-  store<i64>(p + S_BAND_MIN, bandMin);
-  store<i64>(p + S_BAND_MAX, bandMax);
-  store<u32>(p + S_WIDTH, width);
-  store<u32>(p + S_LADDER, hdr32(H_OFF_LADDER) + ladderUsed * 4);
-  store<u32>(p + S_BITS, hdr32(H_OFF_BITS) + bitsUsed * 8);
-  store<u32>(p + S_SUMMARY, hdr32(H_OFF_SUMMARY) + sumUsed * 8);
-  store<u32>(p + S_WORDS, words);
-  store<u32>(p + S_SUM_WORDS, sumWords);
-  store<i32>(p + S_BEST_BID, -1);
-  store<i32>(p + S_BEST_ASK, -1);
-  setHdr32(H_LADDER_USED, ladderUsed + width);
-  setHdr32(H_BITS_USED, bitsUsed + words);
-  setHdr32(H_SUMMARY_USED, sumUsed + sumWords);
+  const ladderUsed = load<u32>(A, H_LADDER_USED);
+  const bitsUsed = load<u32>(A, H_BITS_USED);
+  const sumUsed = load<u32>(A, H_SUMMARY_USED);
+  store<u32>(p, id, S_ID);
+  store<u8>(p, <u8>STATUS_ACTIVE, S_STATUS);
+  store<i64>(p, tick, S_TICK);
+  store<i64>(p, lot, S_LOT);
+  store<i64>(p, bandMin, S_BAND_MIN);
+  store<i64>(p, bandMax, S_BAND_MAX);
+  store<u32>(p, width, S_WIDTH);
+  store<u32>(p, load<u32>(A, H_OFF_LADDER) + ladderUsed * 4, S_LADDER);
+  store<u32>(p, load<u32>(A, H_OFF_BITS) + bitsUsed * 8, S_BITS);
+  store<u32>(p, load<u32>(A, H_OFF_SUMMARY) + sumUsed * 8, S_SUMMARY);
+  store<u32>(p, words, S_WORDS);
+  store<u32>(p, sumWords, S_SUM_WORDS);
+  store<i32>(p, -1, S_BEST_BID);
+  store<i32>(p, -1, S_BEST_ASK);
+  store<u32>(A, ladderUsed + width, H_LADDER_USED);
+  store<u32>(A, bitsUsed + words, H_BITS_USED);
+  store<u32>(A, sumUsed + sumWords, H_SUMMARY_USED);
 }
 
 @inline export function symbolTick(sp: usize): i64 {
-  return load<i64>(sp + S_TICK);
+  return load<i64>(sp, S_TICK);
 }
 
 /** The ladder index of a price already checked to be in the band and on tick. */
 @inline export function tickIndex(sp: usize, price: i64): i32 {
-  const tick = load<i64>(sp + S_TICK);
-  const offset = <u64>(price - load<i64>(sp + S_BAND_MIN));
+  const tick = load<i64>(sp, S_TICK);
+  const offset = <u64>(price - load<i64>(sp, S_BAND_MIN));
   return tick == 1 ? <i32>offset : <i32>(offset / <u64>tick);
 }
 
 @inline export function priceAt(sp: usize, idx: i32): i64 {
-  return load<i64>(sp + S_BAND_MIN) + <i64>idx * load<i64>(sp + S_TICK);
+  return load<i64>(sp, S_BAND_MIN) + <i64>idx * load<i64>(sp, S_TICK);
 }
 
