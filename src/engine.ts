@@ -7,6 +7,7 @@
 //   events   the output region (EventReader); sized so any command's worst case fits
 //   arena    the books: pools, index, ladders (laid out by the core)
 import * as L from '../assembly/layout.js';
+import { crc32 } from 'node:zlib';
 import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES } from './core.js';
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
@@ -77,8 +78,11 @@ const MIN_PAGES = 2; // asconfig initialMemory
 const FIRST_BYTE = PAGE; // the core reserves the first page (asconfig memoryBase)
 const SCRATCH_ROWS = 4096;
 const SNAPSHOT_MAGIC = 0x50414e53424f4c43n; // "CLOBSNAP"
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_HEADER = 64;
+
+/** CRC-32 of a snapshot: its header before the checksum field (bytes 0-47), then the arena. */
+const snapshotChecksum = (bytes: Uint8Array) => crc32(bytes.subarray(SNAPSHOT_HEADER), crc32(bytes.subarray(0, 48)));
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
@@ -369,7 +373,10 @@ export class Engine {
 
   // ---- snapshots ----------------------------------------------------------------------------
 
-  /** The whole state as bytes: a header, then the arena (which holds only relative links). */
+  /**
+   * The whole state as bytes: a header, then the arena (which holds only relative links). The
+   * header carries a CRC-32 of itself and the arena, and the state digest, so a damaged copy never restores.
+   */
   snapshot(): Uint8Array {
     const bytes = new Uint8Array(SNAPSHOT_HEADER + this.arenaBytes);
     const v = new DataView(bytes.buffer);
@@ -383,10 +390,15 @@ export class Engine {
     v.setBigUint64(32, this.digest(), true);
     v.setBigUint64(40, this.nextSeq, true);
     bytes.set(new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes), SNAPSHOT_HEADER);
+    v.setUint32(48, snapshotChecksum(bytes), true);
     return bytes;
   }
 
-  /** A new engine holding a snapshot's state; the digest is checked, so corrupt bytes throw. */
+  /**
+   * A new engine holding a snapshot's state. The arena's CRC-32 and then the state digest are
+   * checked, so damaged bytes throw instead of restoring. (A snapshot is trusted input otherwise:
+   * the checksum catches damage, not a forger.)
+   */
   static restore(bytes: Uint8Array, options: Pick<EngineOptions, 'build' | 'bigint' | 'batchSize'> = {}): Engine {
     if (!(bytes instanceof Uint8Array) || bytes.length < SNAPSHOT_HEADER) throw new TypeError('snapshot must be a Uint8Array from Engine.snapshot()');
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -397,6 +409,7 @@ export class Engine {
     const engine = new Engine({ ...options, maxOrders: v.getUint32(16, true), maxSymbols: v.getUint32(20, true), ladderTicks: v.getUint32(24, true) });
     const size = v.getUint32(28, true);
     if (size !== engine.arenaBytes || bytes.length !== SNAPSHOT_HEADER + size) throw new RangeError('snapshot is truncated or its size does not match its limits');
+    if (snapshotChecksum(bytes) !== v.getUint32(48, true)) throw new RangeError('snapshot checksum mismatch: the bytes are corrupt');
     new Uint8Array(engine.memory.buffer, engine.arena, size).set(bytes.subarray(SNAPSHOT_HEADER));
     if ((engine.core.arenaBytes(engine.arena) >>> 0) !== size) throw new RangeError('snapshot arena header is corrupt');
     engine.nextSeq = v.getBigUint64(40, true);
