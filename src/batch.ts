@@ -80,12 +80,28 @@ export class CommandWriter extends RecordViews {
     this.i64(at + L.CMD_SEQ, seq);
   }
 
-  /** Appends `count` encoded command records (64 bytes each) from `source` at record `first`. */
+  /**
+   * Appends `count` encoded command records (64 bytes each) from `source` at record `first`.
+   * Copies word by word through a cached view of the source, so repeated calls allocate nothing.
+   */
   append(source: Uint8Array, first: number, count: number): void {
     if (this.count + count > this.capacity) throw new RangeError(`command batch is full (${this.capacity} commands): run it first`);
-    this.u8.set(source.subarray(first * L.CMD_SIZE, (first + count) * L.CMD_SIZE), this.base + this.count * L.CMD_SIZE);
+    if (first < 0 || (first + count) * L.CMD_SIZE > source.length) throw new RangeError(`records ${first}..${first + count} are not all in the source`);
+    if (source !== this.source) {
+      if (source.byteOffset % 4 !== 0) throw new RangeError('source must start on a 4-byte boundary');
+      this.source = source;
+      this.sourceWords = new Int32Array(source.buffer, source.byteOffset, source.length >>> 2);
+    }
+    const words = L.CMD_SIZE >>> 2;
+    const from = this.sourceWords;
+    let src = first * words;
+    let dst = (this.base + this.count * L.CMD_SIZE) >>> 2;
+    const end = src + count * words;
+    while (src < end) this.i32[dst++] = from[src++];
     this.count += count;
   }
+  private source: Uint8Array | undefined;
+  private sourceWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 }
 
 /** A cursor over event records: select(i), then read fields. Named getters follow layout.ts. */

@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { registerLatencyCommands } from '../bench/register-latency.js';
+import { registerReplayCommand } from './register-replay.js';
 
 // package.json sits one folder up from src/ (tsx) and two from dist/src/ (compiled).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,6 +38,8 @@ bench
     if (!(await runCoreBench(opts))) process.exitCode = 1;
   });
 
+registerLatencyCommands(bench);
+
 program
   .command('start')
   .description('run the engine on its embedded defaults (demo symbols 1-3) or a config file; commands are JSON lines on stdin, events JSON lines on stdout')
@@ -53,5 +57,7 @@ program
     const { doctor } = await import('./doctor.js');
     doctor();
   });
+
+registerReplayCommand(program);
 
 await program.parseAsync(process.argv);

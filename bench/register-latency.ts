@@ -1,0 +1,105 @@
+// `clob bench latency`, `clob bench hiccups` and `clob bench micro`: registered on the CLI's
+// `bench` command by src/cli.ts (registerLatencyCommands(bench)). The benchmark modules are
+// imported only when their command runs.
+import { Command, InvalidArgumentError } from 'commander';
+import type { CoreBuild } from '../src/core.js';
+
+const WORKLOADS = ['core-mix', 'equity-fixed', 'equity-normal', 'equity-volatile', 'equity-stressed', 'equity-crash', 'multi-symbol'];
+const BUILDS = ['release', 'scalar', 'debug'];
+
+/** "250000", "250_000", "250k", "1.5M" -> a number (k = 1e3, M = 1e6). */
+function parseAmount(text: string): number {
+  const m = /^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$/.exec(text);
+  if (!m) return NaN;
+  const n = Number(m[1].replace(/_/g, ''));
+  const unit = m[2].toLowerCase() === 'k' ? 1e3 : m[2].toLowerCase() === 'm' ? 1e6 : 1;
+  return n * unit;
+}
+
+export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = parseAmount(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (k and M suffixes allowed); got '${value}'.`);
+    return n;
+  };
+}
+
+export function numberOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = parseAmount(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}; got '${value}'.`);
+    return n;
+  };
+}
+
+/** --rates: 'auto' or a comma-separated list of commands per second (250k,500k,1M). */
+export function parseRates(value: string): number[] | 'auto' {
+  if (value.trim() === 'auto') return 'auto';
+  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const rates = parts.map(parseAmount);
+  if (parts.length === 0 || rates.some((r) => !Number.isFinite(r) || r < 1 || r > 1e9)) {
+    throw new InvalidArgumentError(`--rates must be 'auto' or a comma-separated list of commands per second from 1 to 1e9, e.g. 250k,500k,1M; got '${value}'.`);
+  }
+  return rates;
+}
+
+function choice(name: string, values: string[]) {
+  return (value: string): string => {
+    if (!values.includes(value)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}; got '${value}'.`);
+    return value;
+  };
+}
+
+export function registerLatencyCommands(bench: Command): void {
+  bench
+    .command('latency')
+    .description('open-loop latency by offered rate: each command has a planned send time (i / rate); latency = completion - planned time, so queueing behind a slow step counts (no coordinated omission). Steps up the rate until the median passes --median-limit-ns; prints a percentile table per rate (HDR histograms) and the in-core time per command')
+    .option('--workload <name>', `command stream: ${WORKLOADS.join(', ')}`, choice('--workload', WORKLOADS), 'core-mix')
+    .option('--rates <list|auto>', "commands per second: 'auto' (250k, 500k, 1M, 2M, 4M, ... doubling) or a list like 250k,1M,2M", parseRates, 'auto' as number[] | 'auto')
+    .option('--seconds <s>', 'seconds per rate step (a step is cut short when the pre-generated stream, --max-commands, runs out)', numberOption('--seconds', 0.01, 3600), 2)
+    .option('--median-limit-ns <ns>', 'stop after the first rate whose median latency exceeds this', integerOption('--median-limit-ns', 1), 100_000)
+    .option('--batch <n>', 'at most this many due commands per engine.run()', integerOption('--batch', 1, 1 << 20), 64)
+    .option('--seed <n>', 'workload seed', integerOption('--seed', 0), 1)
+    .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', BUILDS), 'release')
+    .option('--max-commands <n>', 'measured commands generated at most (memory: ~64 bytes each encoded, more while generating)', integerOption('--max-commands', 1000, 50_000_000), 2_000_000)
+    .option('--clock <name>', "driver clock: auto (native TSC if the helper loaded), tsc or performance", choice('--clock', ['auto', 'tsc', 'performance']), 'auto')
+    .option('--no-spin', 'poll the clock while idle instead of a calibrated busy wait (more clock reads, more allocation)')
+    .option('--json <file>', 'also write the report (percentile points and compressed HDR histograms per rate) as JSON')
+    .action(async (opts: { workload: string; rates: number[] | 'auto'; seconds: number; medianLimitNs: number; batch: number; seed: number; build: string; maxCommands: number; clock: 'auto' | 'tsc' | 'performance'; spin: boolean; json?: string }) => {
+      const { runLatency } = await import('./latency.js');
+      await runLatency({ ...opts, build: opts.build as CoreBuild });
+    });
+
+  bench
+    .command('hiccups')
+    .description('a constant moderate open-loop rate; lists every stall (commands whose completion came more than --threshold-us after their planned send time) with its time offset and the V8 GCs (start, duration, kind) that overlap it')
+    .option('--rate <n>', 'commands per second (k and M suffixes allowed)', integerOption('--rate', 1, 1e9), 200_000)
+    .option('--seconds <s>', 'length of the run', numberOption('--seconds', 0.01, 3600), 10)
+    .option('--threshold-us <us>', 'a stall is latency above this many microseconds', numberOption('--threshold-us', 0.001, 1e7), 50)
+    .option('--seed <n>', 'workload seed', integerOption('--seed', 0), 1)
+    .option('--workload <name>', `command stream: ${WORKLOADS.join(', ')}`, choice('--workload', WORKLOADS), 'core-mix')
+    .option('--batch <n>', 'at most this many due commands per engine.run()', integerOption('--batch', 1, 1 << 20), 64)
+    .option('--window-us <us>', 'a GC within this many microseconds of a stall coincides with it', numberOption('--window-us', 0, 1e7), 200)
+    .option('--json <file>', 'also write every stall and GC as JSON')
+    .action(async (opts: { rate: number; seconds: number; thresholdUs: number; seed: number; workload: string; batch: number; windowUs: number; json?: string }) => {
+      const { runHiccups } = await import('./hiccups.js');
+      await runHiccups(opts);
+    });
+
+  bench
+    .command('micro')
+    .description('mitata micro-benchmarks of single operations through the batch path on a prepared book (add+cancel, cancel head/middle of a deep level, IOC matching one level, sweeping N levels, id miss), release (SIMD) and scalar builds side by side; see bench/micro.ts for exactly what each measures')
+    .option('--batch <n>', 'operations per measured batch (one append + one run())', integerOption('--batch', 1, 4096), 256)
+    .option('--sweep <n>', 'levels taken by the sweep bench', integerOption('--sweep', 1, 1000), 10)
+    .option('--filter <regex>', 'only benches whose name matches', (v: string) => {
+      try {
+        return new RegExp(v);
+      } catch {
+        throw new InvalidArgumentError(`--filter must be a regular expression; got '${v}'.`);
+      }
+    })
+    .action(async (opts: { batch: number; sweep: number; filter?: RegExp }) => {
+      const { runMicro } = await import('./micro.js');
+      await runMicro(opts);
+    });
+}
