@@ -2,35 +2,10 @@
 // `bench` command by src/cli.ts (registerLatencyCommands(bench)). The benchmark modules are
 // imported only when their command runs.
 import { Command, InvalidArgumentError } from 'commander';
-import type { CoreBuild } from '../src/core.js';
+import { integer as integerOption, number as numberOption, choice, parseAmount } from '../src/cli-args.js';
+import { CORE_BUILDS, type CoreBuild } from '../src/core.js';
 
 const WORKLOADS = ['core-mix', 'equity-fixed', 'equity-normal', 'equity-volatile', 'equity-stressed', 'equity-crash', 'multi-symbol'];
-const BUILDS = ['release', 'scalar', 'debug'];
-
-/** "250000", "250_000", "250k", "1.5M" -> a number (k = 1e3, M = 1e6). */
-function parseAmount(text: string): number {
-  const m = /^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$/.exec(text);
-  if (!m) return NaN;
-  const n = Number(m[1].replace(/_/g, ''));
-  const unit = m[2].toLowerCase() === 'k' ? 1e3 : m[2].toLowerCase() === 'm' ? 1e6 : 1;
-  return n * unit;
-}
-
-export function integerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = parseAmount(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (k and M suffixes allowed); got '${value}'.`);
-    return n;
-  };
-}
-
-export function numberOption(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = parseAmount(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}; got '${value}'.`);
-    return n;
-  };
-}
 
 /** --rates: 'auto' or a comma-separated list of commands per second (250k,500k,1M). */
 export function parseRates(value: string): number[] | 'auto' {
@@ -43,13 +18,6 @@ export function parseRates(value: string): number[] | 'auto' {
   return rates;
 }
 
-function choice(name: string, values: string[]) {
-  return (value: string): string => {
-    if (!values.includes(value)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}; got '${value}'.`);
-    return value;
-  };
-}
-
 export function registerLatencyCommands(bench: Command): void {
   bench
     .command('latency')
@@ -60,7 +28,7 @@ export function registerLatencyCommands(bench: Command): void {
     .option('--median-limit-ns <ns>', 'stop after the first rate whose median latency exceeds this', integerOption('--median-limit-ns', 1), 100_000)
     .option('--batch <n>', 'at most this many due commands per engine.run()', integerOption('--batch', 1, 1 << 20), 64)
     .option('--seed <n>', 'workload seed', integerOption('--seed', 0), 1)
-    .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', BUILDS), 'release')
+    .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')
     .option('--max-commands <n>', 'measured commands generated at most (memory: ~64 bytes each encoded, more while generating)', integerOption('--max-commands', 1000, 50_000_000), 2_000_000)
     .option('--clock <name>', "driver clock: auto (native TSC if the helper loaded), tsc or performance", choice('--clock', ['auto', 'tsc', 'performance']), 'auto')
     .option('--no-spin', 'poll the clock while idle instead of a calibrated busy wait (more clock reads, more allocation)')

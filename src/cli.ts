@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `clob` command line: one program, a subcommand per job (commander 14: 15 needs Node 22).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integer, choice } from './cli-args.js';
+import { CORE_BUILDS } from './core.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -11,14 +13,6 @@ import { registerReplayCommand } from './register-replay.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgPath = [join(here, '..', 'package.json'), join(here, '..', '..', 'package.json')].find((p) => existsSync(p));
 const pkg = JSON.parse(readFileSync(pkgPath!, 'utf8')) as { version: string };
-
-export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}; got '${value}'.`);
-    return n;
-  };
-}
 
 const program = new Command('clob')
   .description('clob: a limit order book matching engine (AssemblyScript/WebAssembly core) for Node.js')
@@ -44,7 +38,7 @@ program
   .command('start')
   .description('run the engine on its embedded defaults (demo symbols 1-3) or a config file; commands are JSON lines on stdin, events JSON lines on stdout')
   .option('--config <file>', 'engine options as JSON (maxOrders, maxSymbols, ladderTicks, symbols: [{ id, tickSize, lotSize, minPrice, maxPrice }])')
-  .option('--build <name>', 'Wasm build: release, scalar or debug', 'release')
+  .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')
   .action(async (opts: { config?: string; build: string }) => {
     const { startStdio } = await import('./stdio-server.js');
     process.exitCode = await startStdio(opts);

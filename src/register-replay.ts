@@ -1,6 +1,8 @@
 // `clob replay`: replays recorded market data through the engine. Only LOBSTER (src/lobster.ts,
 // src/replay.ts) so far; src/cli.ts calls registerReplayCommand(program).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integer, choice } from './cli-args.js';
+import { CORE_BUILDS } from './core.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +30,8 @@ export function registerReplayCommand(program: import('commander').Command): voi
       + 'top-of-book agreement with the orderbook file row by row, and whether each execution trades against the order it names')
     .option('--lobster [zip]', `the file is a LOBSTER zip (the only format so far); with no file at all, the shared sample ${SAMPLE_RELATIVE} (relative to the repository root)`)
     .option('--json <file>', 'also write the full report as JSON')
-    .option('--runs <n>', 'timed runs of the converted stream (after one warm-up run)', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`--runs must be an integer from 1 to 1000; got '${v}'.`);
-      return n;
-    }, 10)
-    .option('--build <name>', 'Wasm build: release, scalar or debug', 'release')
+    .option('--runs <n>', 'timed runs of the converted stream (after one warm-up run)', integer('--runs', 1, 1000), 10)
+    .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')
     .action(async (file: string | undefined, opts: ReplayCliOptions) => {
       const given = file ?? (typeof opts.lobster === 'string' ? opts.lobster : undefined);
       if (file && typeof opts.lobster === 'string' && resolve(file) !== resolve(opts.lobster)) {

@@ -11,7 +11,8 @@ import {
 } from '../bench/latency.js';
 import { detectStalls, matchGcs, runHiccups } from '../bench/hiccups.js';
 import { percentilePoints, percentileRow, toCompressedBase64, fromCompressedBase64, type PercentileRow } from '../bench/hdr-export.js';
-import { parseRates, integerOption } from '../bench/register-latency.js';
+import { parseRates } from '../bench/register-latency.js';
+import { integer as integerOption } from '../src/cli-args.js';
 
 const RATE = 1_000_000; // 1 command per 1,000 ns of fake time
 const COUNT = 4000;
