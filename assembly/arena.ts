@@ -68,7 +68,7 @@ function align64(n: u64): u64 {
   return (n + 63) & ~(<u64>63);
 }
 
-function indexBits(maxOrders: u32): u32 {
+export function indexBits(maxOrders: u32): u32 {
   // At most half full: linear probes stay short.
   let bits: u32 = 4;
   while ((<u64>1 << bits) < (<u64>maxOrders << 1)) bits++;

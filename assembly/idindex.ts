@@ -7,6 +7,9 @@
 // a time. Both find the same entry: layout and probe order are identical.
 import { TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT } from './arena';
 import { orderPtr, O_INDEX_POS } from './orders';
+import { ID_HASH_MULTIPLIER_HI, ID_HASH_MULTIPLIER_LO } from './layout';
+
+const MULTIPLIER: u64 = (<u64>ID_HASH_MULTIPLIER_HI << 32) | <u64>ID_HASH_MULTIPLIER_LO;
 
 @inline function keyAt(pos: u32): i64 {
   return load<i64>(ENTRIES + (<usize>pos << 4));
@@ -16,11 +19,11 @@ import { orderPtr, O_INDEX_POS } from './orders';
 }
 
 @inline function homeOf(key: i64): u32 {
-  return <u32>((<u64>key * 0x9e3779b97f4a7c15) >> INDEX_SHIFT);
+  return <u32>((<u64>key * MULTIPLIER) >> INDEX_SHIFT);
 }
 
 @inline function tagOf(key: i64): u8 {
-  return <u8>((((<u64>key * 0x9e3779b97f4a7c15) >> 20) & 0x7f) + 1);
+  return <u8>((((<u64>key * MULTIPLIER) >> 20) & 0x7f) + 1);
 }
 
 /** Position of key in the table, or -1. */

@@ -1,6 +1,6 @@
 // The core's exported entry points. Each binds the arena first (its region bases live in this
 // instance's globals), then works on raw memory. i32 arguments only: no BigInt crosses.
-import { A, bind, arenaSize as sizeFor, initArena, arenaValid, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
+import { A, bind, indexBits, arenaSize as sizeFor, initArena, arenaValid, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
 import { CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION } from './layout';
 import { startOutput, outputAt, startCommand } from './events';
 import { execute } from './commands';
@@ -9,6 +9,11 @@ import * as queries from './queries';
 
 export function layoutVersion(): i32 {
   return LAYOUT_VERSION;
+}
+
+/** log2 of the order-id index capacity for this many orders (at most half full). */
+export function indexCapacityBits(maxOrders: u32): u32 {
+  return indexBits(maxOrders);
 }
 
 export function arenaSize(maxOrders: u32, maxSymbols: u32, ladderTicks: u32): u32 {

@@ -114,6 +114,12 @@ export const CXL_HALT = 6;
 export const STATUS_ACTIVE = 1;
 export const STATUS_HALTED = 2;
 
+// ---- The order-id index's hash (Fibonacci hashing), as two u32 halves since a JS number cannot
+// hold it: home slot = (id * multiplier mod 2^64) >> (64 - log2 capacity). The benchmarks use it
+// to build colliding ids (bench/id-collisions.ts).
+export const ID_HASH_MULTIPLIER_HI = 0x9e3779b9;
+export const ID_HASH_MULTIPLIER_LO = 0x7f4a7c15;
+
 // ---- Limits ----------------------------------------------------------------------------------
 // Per-order quantity ceiling. With at most MAX_ORDERS orders, a level total or a FOK sum stays
 // below 2^62, so no sum inside the core can overflow i64.

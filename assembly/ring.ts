@@ -38,7 +38,7 @@ export function ringInit(ring: usize, capacity: i32, kind: i32, wait: i32, first
   if (ringBytesFor(capacity) < 0 || (ring & (RING_ALIGN - 1)) != 0 || first < 0) return RING_BAD_ARGUMENT;
   if (kind != RING_KIND_SPSC && kind != RING_KIND_MPSC) return RING_BAD_ARGUMENT;
   if (wait < RING_WAIT_BUSY_SPIN || wait > RING_WAIT_BLOCKING) return RING_BAD_ARGUMENT;
-  memory.fill(ring, 0, RING_FLAGS_AT);
+  memory.fill(ring, 0, RING_FLAGS_AT + flagsBytes(capacity)); // header and flags, padding included
   const mask = capacity - 1;
   store<i32>(ring, RING_LAYOUT_VERSION, RING_H_VERSION);
   store<i32>(ring, capacity, RING_H_CAPACITY);

@@ -24,18 +24,21 @@ export function ringSlot(ring: usize, seq: i32): usize {
 /**
  * Tests and benchmarks: produces `count` tagged items (ring-layout.ts RING_TAG_*) numbered from
  * `firstItem`, in batches of 1..maxBatch drawn from xorshift32(seed) (the same draw as the JS
- * producers in test/ and bench/), waiting for room by the ring's strategy. Returns `count`, or a
- * negative RING_* code if a claim failed.
+ * producer in test/workers/) or, with seed 0, of exactly maxBatch, waiting for room by the ring's
+ * strategy. Returns `count`, or a negative RING_* code if a claim failed.
  */
 export function produceTagged(ring: usize, producer: i32, firstItem: i32, count: i32, maxBatch: i32, seed: i32): i32 {
   let x = seed | 1;
   let item = firstItem;
   const end = firstItem + count;
   while (item != end) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    let n = <i32>(<u32>x % <u32>maxBatch) + 1;
+    let n = maxBatch;
+    if (seed != 0) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      n = <i32>(<u32>x % <u32>maxBatch) + 1;
+    }
     if (n > end - item) n = end - item;
     const seq = ringClaim(ring, n);
     if (seq < 0) return seq;

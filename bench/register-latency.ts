@@ -20,6 +20,16 @@ export function parseRates(value: string): number[] | 'auto' {
 
 export function registerLatencyCommands(bench: Command): void {
   bench
+    .command('collisions')
+    .description('where SIMD probing of the order-id index pays: lookups in a typical index and in one where every id shares a home slot (ids built by inverting the hash), release (SIMD) and scalar builds side by side')
+    .option('--resting <n>', 'resting orders (all colliding in the adversarial case)', integerOption('--resting', 16, 30_000), 300)
+    .option('--lookups <n>', 'lookups per run', integerOption('--lookups', 1000, 10_000_000), 300_000)
+    .option('--runs <n>', 'runs per build (alternating)', integerOption('--runs', 1, 100), 5)
+    .action(async (opts: { resting: number; lookups: number; runs: number }) => {
+      const { runIdCollisions } = await import('./id-collisions.js');
+      await runIdCollisions(opts);
+    });
+  bench
     .command('latency')
     .description('open-loop latency by offered rate: each command has a planned send time (i / rate); latency = completion - planned time, so queueing behind a slow step counts (no coordinated omission). Steps up the rate until the median passes --median-limit-ns; prints a percentile table per rate (HDR histograms) and the in-core time per command')
     .option('--workload <name>', `command stream: ${WORKLOADS.join(', ')}`, choice('--workload', WORKLOADS), 'core-mix')

@@ -13,6 +13,7 @@ export const CORE_BUILDS: readonly CoreBuild[] = ['release', 'debug', 'scalar'];
 export interface CoreExports {
   layoutVersion(): number;
   arenaSize(maxOrders: number, maxSymbols: number, ladderTicks: number): number;
+  indexCapacityBits(maxOrders: number): number;
   init(arena: number, maxOrders: number, maxSymbols: number, ladderTicks: number, zeroed: number): number;
   arenaBytes(arena: number): number;
   process(arena: number, commands: number, count: number, events: number, capacity: number): number;

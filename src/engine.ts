@@ -106,6 +106,8 @@ export class Engine {
   /** Zero-copy output: valid inside run()'s callback. */
   readonly events: EventReader;
   readonly memory: WebAssembly.Memory;
+  /** log2 of the order-id index's capacity (benchmarks use it to build colliding ids). */
+  readonly idIndexBits: number;
 
   private readonly core: CoreExports;
   private readonly bigint: boolean;
@@ -145,6 +147,7 @@ export class Engine {
     if (pages > MAX_PAGES) throw new RangeError(`this configuration needs ${pages} pages of Wasm memory; the limit is ${MAX_PAGES} (4 GiB): lower maxOrders or ladderTicks`);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: usesSharedMemory(this.build) } as WebAssembly.MemoryDescriptor);
     this.core = instantiateCore(this.build, this.memory);
+    this.idIndexBits = this.core.indexCapacityBits(this.maxOrders);
     this.view = new DataView(this.memory.buffer);
     this.commands = new CommandWriter(this.memory.buffer, this.commandsAt, batchSize);
     this.events = new EventReader(this.memory.buffer, this.eventsAt, this.eventCapacity);
