@@ -85,3 +85,8 @@ export function findOrder(arena: usize, io: usize): i32 {
   bind(arena);
   return queries.findOrder(io);
 }
+
+export function findByHandle(arena: usize, io: usize): i32 {
+  bind(arena);
+  return queries.findByHandle(io);
+}

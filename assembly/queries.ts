@@ -53,12 +53,8 @@ export function queue(symbol: u32, side: u8, max: i32, io: usize): i32 {
   return n;
 }
 
-/** Looks up the order whose id is the i64 at io; writes an order row at io. Returns 1 if resting, else 0. */
-export function findOrder(io: usize): i32 {
-  const handle = index.lookup(load<i64>(io, L.ORDER_ID));
-  if (handle == <u64>-1) return 0;
-  const slot = resolveHandle(handle);
-  if (slot == NONE) return 0;
+/** Writes the order row of a live slot at io. */
+function writeOrderRow(slot: u32, handle: u64, io: usize): void {
   const op = orderPtr(slot);
   store<i64>(io, load<i64>(op, O_ID), L.ORDER_ID);
   store<i64>(io, load<i64>(op, O_PRICE), L.ORDER_PRICE);
@@ -68,5 +64,23 @@ export function findOrder(io: usize): i32 {
   store<u32>(io, load<u32>(op, O_SYMBOL), L.ORDER_SYMBOL);
   store<u32>(io, load<u32>(op, O_ACCOUNT), L.ORDER_ACCOUNT);
   store<u8>(io, load<u8>(op, O_SIDE), L.ORDER_SIDE);
+}
+
+/** Looks up the order whose id is the i64 at io; writes an order row at io. Returns 1 if resting, else 0. */
+export function findOrder(io: usize): i32 {
+  const handle = index.lookup(load<i64>(io, L.ORDER_ID));
+  if (handle == <u64>-1) return 0;
+  const slot = resolveHandle(handle);
+  if (slot == NONE) return 0;
+  writeOrderRow(slot, handle, io);
+  return 1;
+}
+
+/** Resolves the handle (u64 at io) of an order; a handle outlives its order but never reaches the slot's next tenant. Returns 1 and an order row, or 0. */
+export function findByHandle(io: usize): i32 {
+  const handle = load<u64>(io, L.ORDER_HANDLE);
+  const slot = resolveHandle(handle);
+  if (slot == NONE) return 0;
+  writeOrderRow(slot, handle, io);
   return 1;
 }

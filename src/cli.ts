@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { registerLatencyCommands } from '../bench/register-latency.js';
+import { registerThroughputCommands } from '../bench/register-bench.js';
 import { registerReplayCommand } from './register-replay.js';
 
 // package.json sits one folder up from src/ (tsx) and two from dist/src/ (compiled).
@@ -32,6 +33,7 @@ bench
     if (!(await runCoreBench(opts))) process.exitCode = 1;
   });
 
+registerThroughputCommands(bench);
 registerLatencyCommands(bench);
 
 program

@@ -23,6 +23,7 @@ export interface CoreExports {
   depth(arena: number, symbol: number, side: number, levels: number, io: number): number;
   queue(arena: number, symbol: number, side: number, max: number, io: number): number;
   findOrder(arena: number, io: number): number;
+  findByHandle(arena: number, io: number): number;
 }
 
 const modules = new Map<CoreBuild, WebAssembly.Module>();

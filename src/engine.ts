@@ -57,7 +57,7 @@ export interface NewOrder {
   quantity: Int;
   /** Limit price; for a market order, the optional protection (worst) price. */
   price?: Int;
-  type?: OrderType;
+  orderType?: OrderType;
   tif?: TimeInForce;
   postOnly?: boolean;
   account?: number;
@@ -68,6 +68,16 @@ export interface NewOrder {
 export interface CancelOrder { symbol: number; orderId: Int; account?: number; timestamp?: Int }
 export interface ModifyOrder { symbol: number; orderId: Int; price: Int; quantity: Int; account?: number; clientOrderId?: Int; timestamp?: Int }
 export interface MassCancel { symbol?: number; account?: number; timestamp?: Int }
+
+/** Any command, for submit(): the object API's commands tagged with their `type`. */
+export type Command =
+  | ({ type: 'new' } & NewOrder)
+  | ({ type: 'cancel' } & CancelOrder)
+  | ({ type: 'modify' } & ModifyOrder)
+  | ({ type: 'mass-cancel' } & MassCancel)
+  | ({ type: 'add-symbol' } & SymbolSpec)
+  | { type: 'halt'; symbol: number; cancelOrders?: boolean }
+  | { type: 'resume'; symbol: number };
 
 export interface Level { price: Int; quantity: Int; orders: number }
 export interface QueuedOrder { orderId: Int; quantity: Int; account: number; clientOrderId: Int; postOnly: boolean; stp: SelfTradePrevention }
@@ -204,8 +214,24 @@ export class Engine {
 
   // ---- object API ---------------------------------------------------------------------------
 
+  /** Runs any command given as an object tagged with its `type`, and returns the events it caused. */
+  submit(command: Command): EngineEvent[] {
+    if (typeof command !== 'object' || command === null) throw new TypeError('a command must be an object with a type');
+    switch (command.type) {
+      case 'new': return this.newOrder(command);
+      case 'cancel': return this.cancel(command);
+      case 'modify': return this.modify(command);
+      case 'mass-cancel': return this.massCancel(command);
+      case 'add-symbol': return this.addSymbol(command);
+      case 'halt': return this.halt(command.symbol, { cancelOrders: command.cancelOrders === true });
+      case 'resume': return this.resume(command.symbol);
+      default:
+        throw new TypeError(`type must be one of 'new', 'cancel', 'modify', 'mass-cancel', 'add-symbol', 'halt', 'resume'; got ${JSON.stringify((command as { type: unknown }).type)}`);
+    }
+  }
+
   /** Runs one command record and returns the events it caused. */
-  private submit(cmd: RawCommand): EngineEvent[] {
+  private run1(cmd: RawCommand): EngineEvent[] {
     if (cmd.seq === 0n) cmd.seq = this.nextSeq++;
     writeCommand(this.view, this.submitAt, cmd);
     const ran = this.core.process(this.arena, this.submitAt, 1, this.eventsAt, this.eventCapacity);
@@ -224,7 +250,7 @@ export class Engine {
     c.price = toI64(spec.lotSize, 'lotSize');
     c.quantity = toI64(spec.minPrice, 'minPrice');
     c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   newOrder(o: NewOrder): EngineEvent[] {
@@ -233,7 +259,7 @@ export class Engine {
     c.symbol = toU32(o.symbol, 'symbol');
     c.account = toU32(o.account ?? 0, 'account');
     c.side = codeOf(SIDES, o.side, 'side');
-    c.orderType = codeOf(ORDER_TYPES, o.type ?? 'limit', 'type');
+    c.orderType = codeOf(ORDER_TYPES, o.orderType ?? 'limit', 'orderType');
     const market = c.orderType === L.ORDER_MARKET;
     c.tif = codeOf(TIFS, o.tif ?? (market ? 'ioc' : 'gtc'), 'tif');
     c.stp = codeOf(STP_MODES, o.stp ?? 'none', 'stp');
@@ -245,7 +271,7 @@ export class Engine {
     if (market && o.price !== undefined) c.flags |= L.FLAG_PROTECTED;
     c.clientOrderId = toI64(o.clientOrderId ?? 0, 'clientOrderId');
     c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   cancel(o: CancelOrder): EngineEvent[] {
@@ -255,7 +281,7 @@ export class Engine {
     c.account = toU32(o.account ?? 0, 'account');
     c.orderId = toI64(o.orderId, 'orderId');
     c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   modify(o: ModifyOrder): EngineEvent[] {
@@ -268,7 +294,7 @@ export class Engine {
     c.quantity = toI64(o.quantity, 'quantity');
     c.clientOrderId = toI64(o.clientOrderId ?? 0, 'clientOrderId');
     c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   massCancel(o: MassCancel): EngineEvent[] {
@@ -277,7 +303,7 @@ export class Engine {
     c.symbol = toU32(o.symbol ?? 0, 'symbol');
     c.account = toU32(o.account ?? 0, 'account');
     c.timestamp = toI64(o.timestamp ?? 0, 'timestamp');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   halt(symbol: number, options: { cancelOrders?: boolean } = {}): EngineEvent[] {
@@ -285,14 +311,14 @@ export class Engine {
     c.type = L.CMD_HALT;
     c.symbol = toU32(symbol, 'symbol');
     c.flags = options.cancelOrders ? L.HALT_CANCEL_ORDERS : 0;
-    return this.submit(c);
+    return this.run1(c);
   }
 
   resume(symbol: number): EngineEvent[] {
     const c = emptyCommand();
     c.type = L.CMD_RESUME;
     c.symbol = toU32(symbol, 'symbol');
-    return this.submit(c);
+    return this.run1(c);
   }
 
   // ---- queries ------------------------------------------------------------------------------
@@ -354,7 +380,20 @@ export class Engine {
   /** A resting order by id, or undefined if it is not resting. */
   order(orderId: Int): OrderInfo | undefined {
     this.view.setBigInt64(this.scratch + L.ORDER_ID, toI64(orderId, 'orderId'), true);
-    if (this.core.findOrder(this.arena, this.scratch) !== 1) return undefined;
+    return this.core.findOrder(this.arena, this.scratch) === 1 ? this.orderRow() : undefined;
+  }
+
+  /**
+   * The order a handle (from order()) names, or undefined once that order is gone: the slot's
+   * generation moves on when it is freed, so an old handle never reaches the slot's next order.
+   */
+  orderByHandle(handle: bigint): OrderInfo | undefined {
+    if (typeof handle !== 'bigint' || handle < 0n || handle >= 1n << 64n) throw new TypeError('handle must be a bigint from order()');
+    this.view.setBigUint64(this.scratch + L.ORDER_HANDLE, handle, true);
+    return this.core.findByHandle(this.arena, this.scratch) === 1 ? this.orderRow() : undefined;
+  }
+
+  private orderRow(): OrderInfo {
     const at = this.scratch;
     return {
       orderId: this.int(at + L.ORDER_ID),

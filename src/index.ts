@@ -1,6 +1,6 @@
 // clob's public library API.
 export { Engine } from './engine.js';
-export type { EngineOptions, SymbolSpec, NewOrder, CancelOrder, ModifyOrder, MassCancel, Level, QueuedOrder, OrderInfo } from './engine.js';
+export type { Command, EngineOptions, SymbolSpec, NewOrder, CancelOrder, ModifyOrder, MassCancel, Level, QueuedOrder, OrderInfo } from './engine.js';
 export type { EngineEvent, AcceptedEvent, RejectedEvent, TradeEvent, CancelledEvent, ModifiedEvent, LevelEvent, SymbolStatusEvent } from './events.js';
 export type { Side, OrderType, TimeInForce, SelfTradePrevention, RejectReason, CancelReason, SymbolStatus, CommandName } from './codes.js';
 export type { Int } from './int.js';

@@ -4,7 +4,7 @@
 // line never stops the engine or changes the book.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { Engine, EngineOptions, SymbolSpec } from './engine.js';
+import { Engine, EngineOptions, SymbolSpec, Command } from './engine.js';
 import { CoreBuild, CORE_BUILDS } from './core.js';
 
 /** The embedded defaults: three demo symbols (prices in cents, quantities in shares). */
@@ -37,22 +37,13 @@ export function loadOptions(configPath: string | undefined): EngineOptions {
 
 /** Runs one JSON command line against the engine and returns the output objects. */
 export function handleLine(engine: Engine, line: string): unknown[] {
-  const parsed = JSON.parse(line, revive) as { cmd?: unknown; [k: string]: any };
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('a command must be a JSON object with a "cmd" field');
-  const { cmd: kind, ...cmd } = parsed;
-  switch (kind) {
-    case 'new': return engine.newOrder(cmd as any);
-    case 'cancel': return engine.cancel(cmd as any);
-    case 'modify': return engine.modify(cmd as any);
-    case 'mass-cancel': return engine.massCancel(cmd as any);
-    case 'add-symbol': return engine.addSymbol(cmd as any);
-    case 'halt': return engine.halt(cmd.symbol, { cancelOrders: cmd.cancelOrders === true });
-    case 'resume': return engine.resume(cmd.symbol);
+  const cmd = JSON.parse(line, revive) as { type?: unknown; [k: string]: any };
+  if (typeof cmd !== 'object' || cmd === null || Array.isArray(cmd)) throw new TypeError('a command must be a JSON object with a "type" field');
+  switch (cmd.type) {
     case 'depth': return [{ type: 'depth', symbol: cmd.symbol, ...engine.depth(cmd.symbol, cmd.levels ?? 10) }];
     case 'order': return [{ type: 'order', orderId: cmd.orderId, order: engine.order(cmd.orderId) ?? null }];
     case 'digest': return [{ type: 'digest', digest: engine.digest().toString(16).padStart(16, '0'), liveOrders: engine.liveOrders }];
-    default:
-      throw new TypeError(`unknown cmd ${JSON.stringify(kind)}: use new, cancel, modify, mass-cancel, add-symbol, halt, resume, depth, order or digest`);
+    default: return engine.submit(cmd as Command);
   }
 }
 
@@ -70,7 +61,7 @@ export async function startStdio(opts: { config?: string; build: string }): Prom
   }
   process.stderr.write(
     `clob: engine ready (${opts.build} build, ${engine.maxOrders} order slots, ${opts.config ? `config ${opts.config}` : 'demo symbols 1, 2, 3'}).\n` +
-    'clob: reading JSON commands from stdin, one per line, e.g. {"cmd":"new","symbol":1,"orderId":1,"side":"buy","price":10000,"quantity":5}\n' +
+    'clob: reading JSON commands from stdin, one per line, e.g. {"type":"new","symbol":1,"orderId":1,"side":"buy","price":10000,"quantity":5}\n' +
     'clob: this version has no network order entry yet: pipe commands in, read events from stdout.\n');
   let lineNo = 0;
   let commands = 0;

@@ -45,4 +45,22 @@ test('a 1,500-long collision run: insert, look up, cancel from the middle, reuse
   assert.is(digests[0], digests[1]);
 });
 
+test('a stale handle never reaches the slot\'s next order', () => {
+  for (const build of ['release', 'scalar'] as const) {
+    const e = make(build);
+    e.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 10, quantity: 5 });
+    const first = e.order(1)!;
+    assert.equal(e.orderByHandle(first.handle), first);
+    e.cancel({ symbol: 1, orderId: 1 });
+    e.newOrder({ symbol: 1, orderId: 2, side: 'buy', price: 11, quantity: 7 }); // takes the freed slot
+    const second = e.order(2)!;
+    assert.is(second.handle & 0xffffffffn, first.handle & 0xffffffffn, 'same slot');
+    assert.is.not(second.handle, first.handle, 'new generation');
+    assert.is(e.orderByHandle(first.handle), undefined, `${build}: the stale handle resolves to nothing`);
+    assert.equal(e.orderByHandle(second.handle), second);
+    assert.is(e.orderByHandle(0xffffffffn), undefined, 'a slot never handed out');
+    assert.throws(() => e.orderByHandle(-1n), TypeError);
+  }
+});
+
 test.run();

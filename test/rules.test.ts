@@ -188,7 +188,7 @@ for (const side of ['buy', 'sell'] as Side[]) {
     assert.is(side === 'buy' ? b.e.bestAsk(1) : b.e.bestBid(1), undefined);
     b.depth([], []);
     // A market order now finds nothing.
-    b.new({ orderId: 11, side: t, quantity: 3, type: 'market' }, [acc(11, t, 0, 3), cxl('ioc', 11, t, 0, 3, 0)]);
+    b.new({ orderId: 11, side: t, quantity: 3, orderType: 'market' }, [acc(11, t, 0, 3), cxl('ioc', 11, t, 0, 3, 0)]);
     // And a new best level appears normally afterwards.
     b.rest(12, side, better(5), 2, 2, 1);
     assert.equal(best(), { price: better(5), quantity: 2, orders: 1 });
@@ -340,22 +340,22 @@ test('IOC remainder is cancelled and reported', () => {
 test('market orders: without and with protection price, and on an empty book', () => {
   const b = new Book();
   // empty book, both sides
-  b.unchanged(() => b.new({ orderId: 1, side: 'buy', quantity: 4, type: 'market' }, [acc(1, 'buy', 0, 4), cxl('ioc', 1, 'buy', 0, 4, 0)]));
-  b.unchanged(() => b.new({ orderId: 1, side: 'sell', quantity: 4, type: 'market', account: 3, clientOrderId: 8 }, [acc(1, 'sell', 0, 4, 3, 8), cxl('ioc', 1, 'sell', 0, 4, 0, 3, 8)]));
-  b.unchanged(() => b.new({ orderId: 1, side: 'sell', quantity: 4, type: 'market', price: 50 }, [acc(1, 'sell', 50, 4), cxl('ioc', 1, 'sell', 50, 4, 0)]));
-  b.unchanged(() => b.new({ orderId: 1, side: 'buy', quantity: 4, type: 'market', tif: 'fok' }, [acc(1, 'buy', 0, 4), cxl('fok', 1, 'buy', 0, 4, 0)]));
+  b.unchanged(() => b.new({ orderId: 1, side: 'buy', quantity: 4, orderType: 'market' }, [acc(1, 'buy', 0, 4), cxl('ioc', 1, 'buy', 0, 4, 0)]));
+  b.unchanged(() => b.new({ orderId: 1, side: 'sell', quantity: 4, orderType: 'market', account: 3, clientOrderId: 8 }, [acc(1, 'sell', 0, 4, 3, 8), cxl('ioc', 1, 'sell', 0, 4, 0, 3, 8)]));
+  b.unchanged(() => b.new({ orderId: 1, side: 'sell', quantity: 4, orderType: 'market', price: 50 }, [acc(1, 'sell', 50, 4), cxl('ioc', 1, 'sell', 50, 4, 0)]));
+  b.unchanged(() => b.new({ orderId: 1, side: 'buy', quantity: 4, orderType: 'market', tif: 'fok' }, [acc(1, 'buy', 0, 4), cxl('fok', 1, 'buy', 0, 4, 0)]));
 
   // no protection: crosses every level
   b.rest(6, 'sell', 100, 5, 5, 1);
   b.rest(7, 'sell', 101, 5, 5, 1);
   b.rest(8, 'sell', 1500, 5, 5, 1);
-  b.new({ orderId: 9, side: 'buy', quantity: 12, type: 'market' }, [
+  b.new({ orderId: 9, side: 'buy', quantity: 12, orderType: 'market' }, [
     acc(9, 'buy', 0, 12),
     trd(1, 6, 9, 100, 5, 'buy'), lvl('sell', 100, 0, 0),
     trd(2, 7, 9, 101, 5, 'buy'), lvl('sell', 101, 0, 0),
     trd(3, 8, 9, 1500, 2, 'buy'), lvl('sell', 1500, 3, 1),
   ]);
-  b.new({ orderId: 10, side: 'buy', quantity: 10, type: 'market' }, [
+  b.new({ orderId: 10, side: 'buy', quantity: 10, orderType: 'market' }, [
     acc(10, 'buy', 0, 10), trd(4, 8, 10, 1500, 3, 'buy'), lvl('sell', 1500, 0, 0), cxl('ioc', 10, 'buy', 0, 7, 0),
   ]);
   b.depth([], []);
@@ -364,7 +364,7 @@ test('market orders: without and with protection price, and on an empty book', (
   b.rest(11, 'sell', 100, 5, 5, 1);
   b.rest(12, 'sell', 101, 5, 5, 1);
   b.rest(13, 'sell', 102, 5, 5, 1);
-  b.new({ orderId: 14, side: 'buy', quantity: 12, type: 'market', price: 101 }, [
+  b.new({ orderId: 14, side: 'buy', quantity: 12, orderType: 'market', price: 101 }, [
     acc(14, 'buy', 101, 12),
     trd(5, 11, 14, 100, 5, 'buy'), lvl('sell', 100, 0, 0),
     trd(6, 12, 14, 101, 5, 'buy'), lvl('sell', 101, 0, 0),
@@ -373,15 +373,15 @@ test('market orders: without and with protection price, and on an empty book', (
   b.depth([], [[102, 5, 1]]);
   b.rest(15, 'buy', 99, 5, 5, 1);
   b.rest(16, 'buy', 98, 5, 5, 1);
-  b.new({ orderId: 17, side: 'sell', quantity: 8, type: 'market', price: 99 }, [
+  b.new({ orderId: 17, side: 'sell', quantity: 8, orderType: 'market', price: 99 }, [
     acc(17, 'sell', 99, 8), trd(7, 15, 17, 99, 5, 'sell'), lvl('buy', 99, 0, 0), cxl('ioc', 17, 'sell', 99, 3, 0),
   ]);
-  b.new({ orderId: 18, side: 'sell', quantity: 8, type: 'market' }, [
+  b.new({ orderId: 18, side: 'sell', quantity: 8, orderType: 'market' }, [
     acc(18, 'sell', 0, 8), trd(8, 16, 18, 98, 5, 'sell'), lvl('buy', 98, 0, 0), cxl('ioc', 18, 'sell', 0, 3, 0),
   ]);
   b.depth([], [[102, 5, 1]]);
   // market GTC is invalid
-  b.unchanged(() => b.new({ orderId: 19, side: 'buy', quantity: 1, type: 'market', tif: 'gtc' }, [rej('invalid-tif', 19)]));
+  b.unchanged(() => b.new({ orderId: 19, side: 'buy', quantity: 1, orderType: 'market', tif: 'gtc' }, [rej('invalid-tif', 19)]));
 });
 
 // ---- FOK ----------------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ test('FOK is all or nothing', () => {
   b.unchanged(() => b.new({ orderId: 10, side: 'buy', price: 101, quantity: 11, tif: 'fok', account: 9, clientOrderId: 4 }, [
     acc(10, 'buy', 101, 11, 9, 4), cxl('fok', 10, 'buy', 101, 11, 0, 9, 4),
   ]));
-  b.unchanged(() => b.new({ orderId: 10, side: 'buy', quantity: 16, tif: 'fok', type: 'market' }, [acc(10, 'buy', 0, 16), cxl('fok', 10, 'buy', 0, 16, 0)]));
-  b.unchanged(() => b.new({ orderId: 10, side: 'buy', quantity: 11, tif: 'fok', type: 'market', price: 101 }, [acc(10, 'buy', 101, 11), cxl('fok', 10, 'buy', 101, 11, 0)]));
+  b.unchanged(() => b.new({ orderId: 10, side: 'buy', quantity: 16, tif: 'fok', orderType: 'market' }, [acc(10, 'buy', 0, 16), cxl('fok', 10, 'buy', 0, 16, 0)]));
+  b.unchanged(() => b.new({ orderId: 10, side: 'buy', quantity: 11, tif: 'fok', orderType: 'market', price: 101 }, [acc(10, 'buy', 101, 11), cxl('fok', 10, 'buy', 101, 11, 0)]));
   b.new({ orderId: 11, side: 'buy', price: 101, quantity: 10, tif: 'fok', account: 9 }, [
     acc(11, 'buy', 101, 10, 9),
     trd(1, 1, 11, 100, 5, 'buy', 1, 9), lvl('sell', 100, 0, 0),
@@ -483,7 +483,7 @@ test('post-only never trades', () => {
   c.rest(1, 'buy', 2000, 5, 5, 1, { postOnly: true });
   c.unchanged(() => c.new({ orderId: 2, side: 'sell', price: 1, quantity: 5, postOnly: true }, [rej('post-only-would-cross', 2)]));
   c.cancel({ orderId: 1 }, [cxl('request', 1, 'buy', 2000, 5, 0), lvl('buy', 2000, 0, 0)]);
-  c.rest(2, 'sell', 1, 5, 5, 1, { postOnly: true, tif: 'gtc', type: 'limit' });
+  c.rest(2, 'sell', 1, 5, 5, 1, { postOnly: true, tif: 'gtc', orderType: 'limit' });
   c.depth([], [[1, 5, 1]]);
 });
 
@@ -492,7 +492,7 @@ test('post-only with IOC, FOK or market is invalid-tif; a post-only modify throu
   b.rest(1, 'sell', 100, 5, 5, 1);
   b.unchanged(() => b.new({ orderId: 2, side: 'buy', price: 90, quantity: 5, postOnly: true, tif: 'ioc' }, [rej('invalid-tif', 2)]));
   b.unchanged(() => b.new({ orderId: 2, side: 'buy', price: 90, quantity: 5, postOnly: true, tif: 'fok' }, [rej('invalid-tif', 2)]));
-  b.unchanged(() => b.new({ orderId: 2, side: 'buy', quantity: 5, postOnly: true, type: 'market' }, [rej('invalid-tif', 2)]));
+  b.unchanged(() => b.new({ orderId: 2, side: 'buy', quantity: 5, postOnly: true, orderType: 'market' }, [rej('invalid-tif', 2)]));
   b.rest(2, 'buy', 99, 5, 5, 1, { postOnly: true, account: 1 });
   b.unchanged(() => b.modify({ orderId: 2, price: 100, quantity: 5, account: 1, clientOrderId: 6 }, [rej('post-only-would-cross', 2, 1, 6)]));
   // same price, smaller: keeps priority, no cross check needed
@@ -636,9 +636,9 @@ test('prices at the i64 ceiling: orders and trades there, digest stable across b
       if (!quiet) b.unchanged(() => {
         if (max < I64_MAX) {
           b.new({ orderId: id(9n), side: 'sell', price: max + 1n, quantity: 1n }, [rej('price-out-of-band', id(9n))]);
-          b.new({ orderId: id(9n), side: 'buy', type: 'market', price: I64_MAX, quantity: 1n }, [rej('price-out-of-band', id(9n))]);
+          b.new({ orderId: id(9n), side: 'buy', orderType: 'market', price: I64_MAX, quantity: 1n }, [rej('price-out-of-band', id(9n))]);
         } else {
-          b.new({ orderId: id(9n), side: 'buy', type: 'market', price: I64_MAX, quantity: 1n }, [acc(id(9n), 'buy', I64_MAX, 1n), cxl('ioc', id(9n), 'buy', I64_MAX, 1n, 0n)]);
+          b.new({ orderId: id(9n), side: 'buy', orderType: 'market', price: I64_MAX, quantity: 1n }, [acc(id(9n), 'buy', I64_MAX, 1n), cxl('ioc', id(9n), 'buy', I64_MAX, 1n, 0n)]);
         }
         if (tick > 1n) b.new({ orderId: id(9n), side: 'sell', price: max - 1n, quantity: 1n }, [rej('price-off-tick', id(9n))]);
         b.new({ orderId: id(9n), side: 'sell', price: min - tick, quantity: 1n }, [rej('price-out-of-band', id(9n))]);
@@ -646,13 +646,13 @@ test('prices at the i64 ceiling: orders and trades there, digest stable across b
         assert.throws(() => e.newOrder({ symbol: sym, orderId: 1n, side: 'buy', price: I64_MAX + 1n, quantity: 1n }), (err: Error) => err instanceof RangeError && /price/.test(err.message));
       });
       // a protected market sell at the ceiling takes that level only
-      b.new({ orderId: id(10n), side: 'sell', type: 'market', price: max, quantity: Q, account: 4 }, [
+      b.new({ orderId: id(10n), side: 'sell', orderType: 'market', price: max, quantity: Q, account: 4 }, [
         acc(id(10n), 'sell', max, Q, 4),
         trd(tid(6), id(6n), id(10n), max, 2n, 'sell', 5, 4),
         trd(tid(7), id(7n), id(10n), max, Q - 2n, 'sell', 0, 4),
         lvl('buy', max, 2n, 1),
       ]);
-      b.new({ orderId: id(10n), side: 'sell', type: 'market', price: max, quantity: 5n, account: 4 }, [
+      b.new({ orderId: id(10n), side: 'sell', orderType: 'market', price: max, quantity: 5n, account: 4 }, [
         acc(id(10n), 'sell', max, 5n, 4),
         trd(tid(8), id(7n), id(10n), max, 2n, 'sell', 0, 4),
         lvl('buy', max, 0n, 0),
@@ -855,11 +855,11 @@ test('every reject reason of NEW, each leaving the digest unchanged', () => {
   n({ symbol: 0 }, 'unknown-symbol');
   n({ symbol: 3, quantity: 0 }, 'unknown-symbol');
   // 5
-  n({ type: 'market', tif: 'gtc' }, 'invalid-tif');
+  n({ orderType: 'market', tif: 'gtc' }, 'invalid-tif');
   n({ postOnly: true, tif: 'ioc' }, 'invalid-tif');
   n({ postOnly: true, tif: 'fok' }, 'invalid-tif');
-  n({ postOnly: true, type: 'market' }, 'invalid-tif');
-  n({ type: 'market', tif: 'gtc', quantity: 0 }, 'invalid-tif');
+  n({ postOnly: true, orderType: 'market' }, 'invalid-tif');
+  n({ orderType: 'market', tif: 'gtc', quantity: 0 }, 'invalid-tif');
   // 6
   n({ quantity: 0 }, 'invalid-quantity');
   n({ quantity: -5 }, 'invalid-quantity');
@@ -875,10 +875,10 @@ test('every reject reason of NEW, each leaving the digest unchanged', () => {
   n({ symbol: 2, price: 95, quantity: 10 }, 'price-out-of-band');
   n({ symbol: 2, price: 505, quantity: 10 }, 'price-out-of-band');
   n({ symbol: 2, price: 501, quantity: 10 }, 'price-out-of-band');
-  n({ type: 'market', price: 1001 }, 'price-out-of-band');
-  n({ type: 'market', price: 0 }, 'price-out-of-band');
+  n({ orderType: 'market', price: 1001 }, 'price-out-of-band');
+  n({ orderType: 'market', price: 0 }, 'price-out-of-band');
   n({ symbol: 2, price: 201, quantity: 10 }, 'price-off-tick');
-  n({ symbol: 2, type: 'market', price: 201, quantity: 10 }, 'price-off-tick');
+  n({ symbol: 2, orderType: 'market', price: 201, quantity: 10 }, 'price-off-tick');
   n({ symbol: 2, price: 201, quantity: 10, orderId: 1 }, 'price-off-tick');
   // 8: live anywhere in the engine
   n({ orderId: 1 }, 'duplicate-order-id');
@@ -894,7 +894,7 @@ test('every reject reason of NEW, each leaving the digest unchanged', () => {
   b.halt(1, false, [status('halted')]);
   n({}, 'symbol-halted');
   n({ quantity: 0 }, 'symbol-halted');
-  n({ type: 'market', tif: 'gtc' }, 'symbol-halted');
+  n({ orderType: 'market', tif: 'gtc' }, 'symbol-halted');
   n({ symbol: 9 }, 'unknown-symbol');
   b.resume(1, [status('active')]);
   // the quantity ceiling itself is fine
@@ -1032,7 +1032,7 @@ test('order-capacity: a GTC limit is refused while maxOrders rest, even if it wo
   // IOC, FOK and market orders never rest: allowed
   b.new({ orderId: 4, side: 'sell', price: 100, quantity: 1, tif: 'ioc' }, [acc(4, 'sell', 100, 1), trd(1, 1, 4, 100, 1, 'sell'), lvl('buy', 100, 4, 1)]);
   b.new({ orderId: 4, side: 'sell', price: 100, quantity: 1, tif: 'fok' }, [acc(4, 'sell', 100, 1), trd(2, 1, 4, 100, 1, 'sell'), lvl('buy', 100, 3, 1)]);
-  b.new({ orderId: 4, side: 'sell', quantity: 1, type: 'market' }, [acc(4, 'sell', 0, 1), trd(3, 1, 4, 100, 1, 'sell'), lvl('buy', 100, 2, 1)]);
+  b.new({ orderId: 4, side: 'sell', quantity: 1, orderType: 'market' }, [acc(4, 'sell', 0, 1), trd(3, 1, 4, 100, 1, 'sell'), lvl('buy', 100, 2, 1)]);
   // a modify keeps its slot: growing an order at capacity is fine
   b.modify({ orderId: 3, price: 98, quantity: 9 }, [mod(3, 'buy', 98, 9), lvl('buy', 98, 0, 0), lvl('buy', 98, 9, 1)]);
   // a fill frees a slot
@@ -1099,7 +1099,7 @@ test('halt without cancelling: new orders and modifies rejected, cancels and mas
   assert.equal(b.e.depth(1), depth1);
   b.unchanged(() => {
     b.new({ orderId: 20, side: 'buy', price: 101, quantity: 1, account: 7, clientOrderId: 8 }, [rej('symbol-halted', 20, 7, 8)]);
-    b.new({ orderId: 20, side: 'sell', quantity: 1, type: 'market' }, [rej('symbol-halted', 20)]);
+    b.new({ orderId: 20, side: 'sell', quantity: 1, orderType: 'market' }, [rej('symbol-halted', 20)]);
     b.modify({ orderId: 1, price: 100, quantity: 1, account: 1 }, [rej('symbol-halted', 1, 1)]);
   });
   // symbol 2 still trades
@@ -1154,7 +1154,7 @@ test('bad values at the API edge throw a TypeError/RangeError naming the field',
   throwsNaming(() => e.newOrder({ ...base, quantity: '3' as unknown as number }), TypeError, /^quantity/);
   throwsNaming(() => e.newOrder({ ...base, orderId: 2 ** 60 }), RangeError, /^orderId/);
   throwsNaming(() => e.newOrder({ ...base, side: 'bye' as Side }), TypeError, /^side/);
-  throwsNaming(() => e.newOrder({ ...base, type: 'stop' as 'limit' }), TypeError, /^type/);
+  throwsNaming(() => e.newOrder({ ...base, orderType: 'stop' as 'limit' }), TypeError, /^orderType/);
   throwsNaming(() => e.newOrder({ ...base, tif: 'day' as 'gtc' }), TypeError, /^tif/);
   throwsNaming(() => e.newOrder({ ...base, stp: 'both' as 'none' }), TypeError, /^stp/);
   throwsNaming(() => e.newOrder({ ...base, price: undefined }), TypeError, /price/);
@@ -1240,11 +1240,29 @@ test('ids stay findable through heavy churn (id index deletion, reuse after canc
     }
   }
   // fill everything: every id leaves the index
-  const t1 = e.newOrder({ symbol: 1, orderId: 1e9, side: 'buy', type: 'market', quantity: 1e6 });
-  const t2 = e.newOrder({ symbol: 1, orderId: 1e9, side: 'sell', type: 'market', quantity: 1e6 });
+  const t1 = e.newOrder({ symbol: 1, orderId: 1e9, side: 'buy', orderType: 'market', quantity: 1e6 });
+  const t2 = e.newOrder({ symbol: 1, orderId: 1e9, side: 'sell', orderType: 'market', quantity: 1e6 });
   assert.is(t1.filter((x) => x.type === 'trade').length + t2.filter((x) => x.type === 'trade').length, live.size);
   assert.is(e.liveOrders, 0);
   for (const i of live.keys()) assert.is(e.order(i), undefined);
+});
+
+test('submit() takes any command tagged with its type and gives the same events as the named methods', () => {
+  const spec = { id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 1000 };
+  const a = new Engine({ maxOrders: 100, ladderTicks: 2000 });
+  const b = new Engine({ maxOrders: 100, ladderTicks: 2000 });
+  const strip = (evs: EngineEvent[]) => evs.map(({ seq: _, ...rest }) => rest);
+  assert.equal(strip(a.submit({ type: 'add-symbol', ...spec })), strip(b.addSymbol(spec)));
+  assert.equal(strip(a.submit({ type: 'new', symbol: 1, orderId: 1, side: 'sell', price: 10, quantity: 5 })), strip(b.newOrder({ symbol: 1, orderId: 1, side: 'sell', price: 10, quantity: 5 })));
+  assert.equal(strip(a.submit({ type: 'new', symbol: 1, orderId: 2, side: 'buy', orderType: 'market', quantity: 2 })), strip(b.newOrder({ symbol: 1, orderId: 2, side: 'buy', orderType: 'market', quantity: 2 })));
+  assert.equal(strip(a.submit({ type: 'modify', symbol: 1, orderId: 1, price: 11, quantity: 3 })), strip(b.modify({ symbol: 1, orderId: 1, price: 11, quantity: 3 })));
+  assert.equal(strip(a.submit({ type: 'halt', symbol: 1, cancelOrders: true })), strip(b.halt(1, { cancelOrders: true })));
+  assert.equal(strip(a.submit({ type: 'resume', symbol: 1 })), strip(b.resume(1)));
+  assert.equal(strip(a.submit({ type: 'mass-cancel', account: 3 })), strip(b.massCancel({ account: 3 })));
+  assert.equal(strip(a.submit({ type: 'cancel', symbol: 1, orderId: 1 })), strip(b.cancel({ symbol: 1, orderId: 1 })));
+  assert.is(a.digest(), b.digest());
+  assert.throws(() => a.submit({ type: 'buy' } as never), /type must be one of/);
+  assert.throws(() => a.submit(null as never), TypeError);
 });
 
 test.run();

@@ -62,7 +62,7 @@ function script(seed: number, n: number, idBase: number): Cmd[] {
         return e.modify({ symbol: o.symbol, orderId, account: o.account, price: dq === 0 ? Number(o.price) + dp * t : o.price, quantity: dq === 1 ? q + l : Math.max(l, q - l) });
       });
     } else if (r < 97) {
-      out.push((e) => e.newOrder({ symbol, orderId: idBase + i, side, type: 'market', quantity, account }));
+      out.push((e) => e.newOrder({ symbol, orderId: idBase + i, side, orderType: 'market', quantity, account }));
     } else {
       out.push((e) => e.massCancel({ symbol, account }));
     }
