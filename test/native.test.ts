@@ -181,7 +181,8 @@ withNative('bindMemory returns values, never crashes', (n) => {
   const forced = n.bindMemory(new Uint8Array(sab, 100, 5000), t.nodes[0]!.node, { force: true });
   if (forced.applied) {
     assert.ok(forced.verified, 'get_mempolicy reads back the policy');
-    assert.is(forced.pages, 2);
+    // 5,000 bytes span 2 pages, or 3 when the buffer itself does not start on a page boundary.
+    assert.ok(forced.pages === 2 || forced.pages === 3, `pages ${forced.pages}`);
   } else {
     assert.type(forced.reason, 'string');
   }
