@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { registerLatencyCommands } from '../bench/register-latency.js';
 import { registerThroughputCommands } from '../bench/register-bench.js';
 import { registerReplayCommand } from './register-replay.js';
+import { registerGatewayCommand } from './gateway/register-gateway.js';
+import { registerLoadCommand } from './client/register-load.js';
 
 // package.json sits one folder up from src/ (tsx) and two from dist/src/ (compiled).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,5 +57,7 @@ program
   });
 
 registerReplayCommand(program);
+registerGatewayCommand(program);
+registerLoadCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,597 @@
+// The order-entry gateway on node:net: TCP sessions in front of one engine (docs/PROTOCOL.md).
+//
+//   socket 'data' --> session: FrameDecoder --> seq check, login, heartbeat, throttle
+//                                  |  order frames: body (the core's command record) copied into
+//                                  v  the staging area; type, account, seq and timestamp overwritten
+//                staging: [ cancels | new orders/modifies ]   (cancels and mass cancels first)
+//                                  |  once per event-loop turn (setImmediate), or when full
+//                                  v
+//                engine.commands.append(cancels) + append(news), engine.run(route)   ONE batch
+//                                  |  route: each event record -> EXEC frames in the owning sessions'
+//                                  v  writers (a trade to the maker's and the taker's sessions)
+//                one socket.write per session per batch
+//
+// The transport is a thin shell (acceptSocket/onBytes/onClosed): the io_uring path can feed the
+// same session logic; `sink` is the part the sharded pipeline replaces (engine now, a ring later).
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import * as P from '../../assembly/protocol-layout.js';
+import * as L from '../../assembly/layout.js';
+import type { EventReader } from '../batch.js';
+import {
+  FrameDecoder, FrameWriter, CLIENT_TO_SERVER, FAILED, NEED_MORE, readU32, writeU32, writeI64,
+  commandTypeOf, SESSION_REJECT_NAMES, LOGIN_REJECT_NAMES, reasonName,
+} from '../protocol/codec.js';
+import { AccountConfig, ResolvedAccount, resolveAccounts } from './config.js';
+import { GatewayLogger, jsonLog } from './log.js';
+
+/** What the gateway needs of an engine: the batch path (an Engine fits). */
+export interface OrderSink {
+  readonly commands: { readonly capacity: number; count: number; append(source: Uint8Array, first: number, count: number): void };
+  readonly memory: WebAssembly.Memory;
+  run(onEvents?: (events: EventReader) => void): number;
+}
+
+export interface GatewayOptions {
+  engine: OrderSink;
+  accounts: AccountConfig[];
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: an ephemeral port (see `port` after listen()). */
+  port?: number;
+  /** Heartbeat interval: the server sends one when it has sent nothing for this long; a session silent for 3 intervals is ended. Default 1000. */
+  heartbeatMs?: number;
+  /** A connection must log in within this. Default 5000. */
+  loginTimeoutMs?: number;
+  /** Default per-session order rate (messages/s, 0 = unlimited) and burst; accounts may override. Defaults 0 and 1000. */
+  ratePerSecond?: number;
+  burst?: number;
+  /** Default sessions per account. Default 16. */
+  maxSessions?: number;
+  /** A session whose unsent output exceeds this is disconnected (slow consumer). Default 16 MiB. */
+  maxOutboundBytes?: number;
+  /** Commands per engine batch at most (default and maximum: the engine's batch capacity). */
+  batchSize?: number;
+  /** Structured log lines (default: JSON lines on stderr). */
+  logger?: GatewayLogger;
+}
+
+export interface GatewayStats {
+  sessions: number; connections: number; batches: number; commands: number;
+  framesIn: number; bytesIn: number; execsOut: number; writes: number; throttled: number; sessionRejects: number;
+}
+
+const AWAIT_LOGIN: number = 0;
+const ACTIVE: number = 1;
+const CLOSING: number = 2; // output still to flush, then end
+const CLOSED: number = 3;
+
+const MASK_NONE = 0;
+const MASK_TAKER = 1; // the recipient is the maker: hide the taker's account and order id
+const MASK_MAKER = 2; // the recipient is the taker: hide the maker's account and order id
+
+class Session {
+  state: number = AWAIT_LOGIN;
+  account: ResolvedAccount | null = null;
+  readonly decoder = new FrameDecoder(CLIENT_TO_SERVER);
+  readonly out = new FrameWriter(4096);
+  expectedSeq = 1;
+  tokens = 0;
+  refilledAt = 0;
+  lastReceived: number;
+  lastSent: number;
+  dirty = false;
+  /** A fatal session reject to write after this turn's executions, then end. */
+  fatalReason = 0;
+  fatalSeq = 0;
+  fatalType = 0;
+  fatalExpected = 0;
+  /** A LOGOUT to answer (its seq), or a LOGOUT to send with this reason. */
+  logoutRef = 0;
+  logoutReason = 0;
+  endReason = '';
+  throttledRun = 0;
+  throttleLoggedAt = -Infinity;
+
+  constructor(readonly id: number, readonly socket: net.Socket, readonly remote: string, now: number) {
+    this.lastReceived = now;
+    this.lastSent = now;
+  }
+}
+
+export class Gateway {
+  private readonly sink: OrderSink;
+  private readonly accounts: Map<number, ResolvedAccount>;
+  private readonly log: GatewayLogger;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  readonly heartbeatMs: number;
+  private readonly loginTimeoutMs: number;
+  private readonly maxOutboundBytes: number;
+  private readonly server: net.Server;
+  private readonly sessions = new Set<Session>();
+  private readonly byAccount = new Map<number, Session[]>();
+  private nextSessionId = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private shuttingDown = false;
+
+  // The staging area: cancels in records [0, cap), new orders and modifies in [cap, 2 cap).
+  private readonly cap: number;
+  private readonly staging: Uint8Array;
+  private readonly cancelOrigin: (Session | null)[];
+  private readonly cancelRef: Uint32Array;
+  private readonly newOrigin: (Session | null)[];
+  private readonly newRef: Uint32Array;
+  private readonly massCount: Int32Array;
+  private nCancels = 0;
+  private nNews = 0;
+  private nextSeq = 1;
+  private batchBase = 0;
+  private batchCancels = 0;
+  private readonly memI32: Int32Array;
+  private readonly dirty: Session[] = [];
+  private flushScheduled = false;
+  private readonly flushBound = () => this.flush();
+  private readonly routeBound = (ev: EventReader) => this.route(ev);
+  private readNow = 0;
+  private readStamp = 0;
+
+  readonly stats: GatewayStats = { sessions: 0, connections: 0, batches: 0, commands: 0, framesIn: 0, bytesIn: 0, execsOut: 0, writes: 0, throttled: 0, sessionRejects: 0 };
+
+  constructor(options: GatewayOptions) {
+    this.sink = options.engine;
+    this.log = options.logger ?? jsonLog;
+    this.host = options.host ?? '127.0.0.1';
+    this.requestedPort = options.port ?? 0;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.loginTimeoutMs = options.loginTimeoutMs ?? 5000;
+    this.maxOutboundBytes = options.maxOutboundBytes ?? 16 << 20;
+    if (!Number.isInteger(this.heartbeatMs) || this.heartbeatMs < 1 || this.heartbeatMs > 3_600_000) throw new RangeError('heartbeatMs must be an integer from 1 to 3600000');
+    this.accounts = resolveAccounts(options.accounts, {
+      ratePerSecond: options.ratePerSecond ?? 0, burst: options.burst ?? 1000, maxSessions: options.maxSessions ?? 16,
+    });
+    this.cap = Math.min(options.batchSize ?? this.sink.commands.capacity, this.sink.commands.capacity);
+    if (!Number.isInteger(this.cap) || this.cap < 1) throw new RangeError('batchSize must be a positive integer');
+    this.staging = new Uint8Array(2 * this.cap * L.CMD_SIZE);
+    this.cancelOrigin = new Array(this.cap).fill(null);
+    this.newOrigin = new Array(this.cap).fill(null);
+    this.cancelRef = new Uint32Array(this.cap);
+    this.newRef = new Uint32Array(this.cap);
+    this.massCount = new Int32Array(this.cap);
+    this.memI32 = new Int32Array(this.sink.memory.buffer);
+    this.server = net.createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.requestedPort, this.host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (err) => this.log({ level: 'warn', event: 'server-error', reason: String(err) }));
+        const tick = Math.max(1, Math.min(this.heartbeatMs >> 1, this.loginTimeoutMs >> 1, 1000));
+        this.timer = setInterval(() => this.onTimer(), tick);
+        this.timer.unref();
+        this.log({ level: 'info', event: 'listening', host: this.host, port: this.port });
+        resolve(this.port);
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  /** Logs every session out (LOGOUT, reason shutdown), ends the connections and stops listening. */
+  async close(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.timer) clearInterval(this.timer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sessions) {
+      if (s.state === ACTIVE) {
+        s.logoutReason = P.LOGOUT_SHUTDOWN;
+        this.endSession(s, 'shutdown');
+      } else if (s.state === AWAIT_LOGIN) this.endSession(s, 'shutdown');
+    }
+    this.flush();
+    for (const s of this.sessions) s.socket.destroySoon();
+    await closed;
+    this.log({ level: 'info', event: 'closed' });
+  }
+
+  // ---- transport ------------------------------------------------------------------------------
+
+  private acceptSocket(socket: net.Socket): void {
+    const now = performance.now();
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const s = new Session(this.nextSessionId++, socket, remote, now);
+    this.sessions.add(s);
+    this.stats.connections++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onBytes(s, chunk));
+    socket.on('error', (err: Error) => {
+      if (!s.endReason) s.endReason = `socket-error: ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+    });
+    socket.on('close', () => this.onClosed(s));
+    if (this.shuttingDown) socket.destroy();
+  }
+
+  private onBytes(s: Session, chunk: Buffer): void {
+    if (s.state >= CLOSING) return; // after a fatal reject or logout, the rest is ignored
+    const now = performance.now();
+    if (now !== this.readNow) {
+      this.readNow = now;
+      this.readStamp = Math.round((performance.timeOrigin + now) * 1000); // µs since the epoch
+    }
+    s.lastReceived = now;
+    this.stats.bytesIn += chunk.length;
+    try {
+      this.decode(s, chunk, now);
+    } catch (err) {
+      // Cannot happen by design; if it does, only this session pays.
+      this.fatal(s, 0, 0, 0, 0, `internal-error: ${(err as Error).message}`);
+    }
+    this.scheduleFlush();
+  }
+
+  private decode(s: Session, chunk: Buffer, now: number): void {
+    const d = s.decoder;
+    d.feed(chunk);
+    for (;;) {
+      const type = d.next();
+      if (type === NEED_MORE) return;
+      if (type === FAILED) return this.fatal(s, d.error, d.errorSeq, d.errorType, 0);
+      this.stats.framesIn++;
+      if (d.seq !== s.expectedSeq) return this.fatal(s, P.SREJ_BAD_SEQ, d.seq, type, s.expectedSeq);
+      s.expectedSeq++;
+      if (s.state === AWAIT_LOGIN) {
+        if (type !== P.MSG_LOGIN) return this.fatal(s, P.SREJ_NOT_LOGGED_IN, d.seq, type, 0);
+        this.login(s, d, now);
+        if (s.state !== ACTIVE) return;
+        continue;
+      }
+      switch (type) {
+        case P.MSG_HEARTBEAT:
+          break;
+        case P.MSG_NEW:
+        case P.MSG_MODIFY:
+        case P.MSG_CANCEL:
+        case P.MSG_MASS_CANCEL:
+          this.order(s, type, d, now);
+          break;
+        case P.MSG_LOGOUT:
+          s.logoutRef = d.seq;
+          s.logoutReason = P.LOGOUT_REQUESTED;
+          this.endSession(s, 'logout');
+          return;
+        case P.MSG_LOGIN:
+          return this.fatal(s, P.SREJ_ALREADY_LOGGED_IN, d.seq, type, 0);
+        default: // the decoder admits only client -> server types
+          return this.fatal(s, P.SREJ_UNKNOWN_TYPE, d.seq, type, 0);
+      }
+    }
+  }
+
+  private onClosed(s: Session): void {
+    if (s.state !== CLOSED) this.release(s, s.endReason || 'peer-closed');
+    this.sessions.delete(s);
+  }
+
+  // ---- session logic ----------------------------------------------------------------------------
+
+  private login(s: Session, d: FrameDecoder, now: number): void {
+    const b = d.buf;
+    const body = d.at + P.FRAME_HEADER_SIZE;
+    if (readU32(b, body + P.LOGIN_RESERVED) !== 0) return this.fatal(s, P.SREJ_BAD_FLAGS, d.seq, P.MSG_LOGIN, 0);
+    const accountId = readU32(b, body + P.LOGIN_ACCOUNT);
+    const account = this.accounts.get(accountId);
+    const expected = account?.credential;
+    let diff = expected ? 0 : 1;
+    for (let i = 0; i < P.LOGIN_CREDENTIAL_SIZE; i++) diff |= b[body + P.LOGIN_CREDENTIAL + i] ^ (expected ? expected[i] : 0);
+    let reject = 0;
+    if (diff !== 0 || !account) reject = P.LOGIN_REJ_BAD_CREDENTIALS;
+    else if (this.shuttingDown) reject = P.LOGIN_REJ_SHUTTING_DOWN;
+    else if ((this.byAccount.get(accountId)?.length ?? 0) >= account.maxSessions) reject = P.LOGIN_REJ_SESSION_LIMIT;
+    if (reject !== 0) {
+      s.out.loginReject(d.seq, reject);
+      this.log({ level: 'warn', event: 'login-reject', session: s.id, account: accountId, remote: s.remote, reason: reasonName(LOGIN_REJECT_NAMES, reject), seq: d.seq });
+      this.endSession(s, `login-reject: ${reasonName(LOGIN_REJECT_NAMES, reject)}`);
+      return;
+    }
+    s.state = ACTIVE;
+    s.account = account!;
+    s.tokens = account!.burst;
+    s.refilledAt = now;
+    let list = this.byAccount.get(accountId);
+    if (!list) this.byAccount.set(accountId, (list = []));
+    list.push(s);
+    this.stats.sessions++;
+    s.out.loginAck(d.seq, accountId, s.id, this.heartbeatMs, Math.min(P.MAX_SEQ, Math.ceil(account!.ratePerSecond)));
+    this.markDirty(s);
+    this.log({ level: 'info', event: 'login', session: s.id, account: accountId, remote: s.remote });
+  }
+
+  /** An order-entry frame: throttle, then stage its command record with the gateway's own account, seq and time. */
+  private order(s: Session, type: number, d: FrameDecoder, now: number): void {
+    const a = s.account!;
+    if (a.ratePerSecond > 0) {
+      s.tokens = Math.min(a.burst, s.tokens + ((now - s.refilledAt) * a.ratePerSecond) / 1000);
+      s.refilledAt = now;
+      if (s.tokens < 1) return this.throttle(s, d.seq, type, now);
+      s.tokens -= 1;
+    }
+    s.throttledRun = 0;
+    if (this.nCancels + this.nNews >= this.cap) this.runBatch();
+    const priority = type === P.MSG_CANCEL || type === P.MSG_MASS_CANCEL;
+    let record: number;
+    if (priority) {
+      record = this.nCancels++;
+      this.cancelOrigin[record] = s;
+      this.cancelRef[record] = d.seq;
+    } else {
+      record = this.nNews;
+      this.nNews++;
+      this.newOrigin[record] = s;
+      this.newRef[record] = d.seq;
+      record += this.cap;
+    }
+    const at = record * L.CMD_SIZE;
+    const st = this.staging;
+    const src = d.buf;
+    const from = d.at + P.FRAME_HEADER_SIZE;
+    for (let i = 0; i < L.CMD_SIZE; i++) st[at + i] = src[from + i];
+    // Never trust the wire for these: the message type decides the command, the session the account.
+    st[at + L.CMD_TYPE] = commandTypeOf(type);
+    writeU32(st, at + L.CMD_ACCOUNT, a.account);
+    writeI64(st, at + L.CMD_TIMESTAMP, this.readStamp);
+    // CMD_SEQ is written when the batch runs (cancels first).
+  }
+
+  private throttle(s: Session, seq: number, type: number, now: number): void {
+    this.stats.throttled++;
+    s.out.sessionReject(P.SREJ_THROTTLED, seq, type, 0);
+    this.markDirty(s);
+    s.throttledRun++;
+    if (now - s.throttleLoggedAt >= 1000) { // one line per second per session at most
+      s.throttleLoggedAt = now;
+      this.log({ level: 'warn', event: 'session-reject', session: s.id, account: s.account?.account, remote: s.remote, reason: 'throttled', seq, type, run: s.throttledRun });
+    }
+  }
+
+  /** A fatal session reject: written after this turn's executions; then the session ends. */
+  private fatal(s: Session, reason: number, seq: number, type: number, expected: number, detail?: string): void {
+    if (s.state >= CLOSING) return;
+    s.fatalReason = reason;
+    s.fatalSeq = seq;
+    s.fatalType = type;
+    s.fatalExpected = expected;
+    this.stats.sessionRejects++;
+    const name = detail ?? reasonName(SESSION_REJECT_NAMES, reason);
+    this.log({ level: 'warn', event: 'session-reject', session: s.id, account: s.account?.account, remote: s.remote, reason: name, seq, type, expected: expected || undefined });
+    this.endSession(s, name);
+  }
+
+  /** Marks a session to end once its output is flushed. */
+  private endSession(s: Session, reason: string): void {
+    if (s.state >= CLOSING) return;
+    s.state = CLOSING;
+    s.endReason = reason;
+    this.markDirty(s);
+    this.scheduleFlush();
+  }
+
+  /** Takes a session out of routing; cancel-on-disconnect when it was its account's last. */
+  private release(s: Session, reason: string): void {
+    const wasActive = s.account !== null && s.state !== CLOSED;
+    s.state = CLOSED;
+    this.log({ level: reason === 'logout' ? 'info' : 'warn', event: 'disconnect', session: s.id, account: s.account?.account, remote: s.remote, reason });
+    if (!wasActive || !s.account) return;
+    const a = s.account;
+    const list = this.byAccount.get(a.account);
+    if (list) {
+      const i = list.indexOf(s);
+      if (i >= 0) list.splice(i, 1);
+      this.stats.sessions--;
+      if (list.length === 0) this.byAccount.delete(a.account);
+    }
+    if (a.cancelOnDisconnect && !this.byAccount.has(a.account)) {
+      this.log({ level: 'info', event: 'cancel-on-disconnect', account: a.account, session: s.id });
+      if (this.nCancels + this.nNews >= this.cap) this.runBatch();
+      const record = this.nCancels++;
+      this.cancelOrigin[record] = null;
+      this.cancelRef[record] = 0;
+      const at = record * L.CMD_SIZE;
+      this.staging.fill(0, at, at + L.CMD_SIZE);
+      this.staging[at + L.CMD_TYPE] = L.CMD_MASS_CANCEL;
+      writeU32(this.staging, at + L.CMD_ACCOUNT, a.account);
+      writeI64(this.staging, at + L.CMD_TIMESTAMP, Math.round((performance.timeOrigin + performance.now()) * 1000));
+      this.scheduleFlush();
+    }
+  }
+
+  private onTimer(): void {
+    const now = performance.now();
+    const timeout = this.heartbeatMs * P.HEARTBEAT_TIMEOUT_FACTOR;
+    for (const s of this.sessions) {
+      if (s.state === AWAIT_LOGIN) {
+        if (now - s.lastReceived > this.loginTimeoutMs) this.fatal(s, P.SREJ_LOGIN_TIMEOUT, 0, 0, 0);
+      } else if (s.state === ACTIVE) {
+        if (now - s.lastReceived > timeout) this.fatal(s, P.SREJ_HEARTBEAT_TIMEOUT, 0, 0, 0);
+        else if (now - s.lastSent >= this.heartbeatMs) {
+          s.out.heartbeat();
+          this.markDirty(s);
+        }
+      }
+    }
+    if (this.dirty.length > 0) this.scheduleFlush();
+  }
+
+  // ---- batching and routing -------------------------------------------------------------------
+
+  private markDirty(s: Session): void {
+    if (!s.dirty) {
+      s.dirty = true;
+      this.dirty.push(s);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled && (this.dirty.length > 0 || this.nCancels + this.nNews > 0)) {
+      this.flushScheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
+  /** Runs the staged commands as one batch: cancels first, then new orders and modifies. */
+  private runBatch(): void {
+    const nc = this.nCancels;
+    const nn = this.nNews;
+    if (nc + nn === 0) return;
+    const base = this.nextSeq;
+    const st = this.staging;
+    for (let i = 0; i < nc; i++) writeI64(st, i * L.CMD_SIZE + L.CMD_SEQ, base + i);
+    for (let j = 0; j < nn; j++) writeI64(st, (this.cap + j) * L.CMD_SIZE + L.CMD_SEQ, base + nc + j);
+    this.massCount.fill(0, 0, nc);
+    const w = this.sink.commands;
+    if (w.count !== 0) this.sink.run(); // someone else's commands: not ours to route
+    if (nc > 0) w.append(st, 0, nc);
+    if (nn > 0) w.append(st, this.cap, nn);
+    this.batchBase = base;
+    this.batchCancels = nc;
+    this.nextSeq = base + nc + nn;
+    this.nCancels = 0;
+    this.nNews = 0;
+    this.stats.batches++;
+    this.stats.commands += nc + nn;
+    this.sink.run(this.routeBound);
+    // Every MASS_CANCEL that was not rejected is closed by a MASS_CANCEL_ACK with its count.
+    for (let i = 0; i < nc; i++) {
+      const s = this.cancelOrigin[i];
+      if (s !== null && this.massCount[i] >= 0 && st[i * L.CMD_SIZE + L.CMD_TYPE] === L.CMD_MASS_CANCEL && s.state !== CLOSED) {
+        s.out.massCancelAck(this.cancelRef[i], readU32(st, i * L.CMD_SIZE + L.CMD_SYMBOL), this.massCount[i]);
+        this.markDirty(s);
+      }
+      this.cancelOrigin[i] = null;
+    }
+    for (let j = 0; j < nn; j++) this.newOrigin[j] = null;
+  }
+
+  private route(ev: EventReader): void {
+    const base = this.batchBase;
+    const nc = this.batchCancels;
+    for (let i = 0; i < ev.count; i++) {
+      ev.select(i);
+      const type = ev.type;
+      if (type === L.EV_LEVEL || type === L.EV_SYMBOL_STATUS) continue; // market data: not order entry
+      const k = ev.seq - base;
+      let origin: Session | null;
+      let ref: number;
+      if (k < nc) {
+        origin = this.cancelOrigin[k];
+        ref = this.cancelRef[k];
+      } else {
+        origin = this.newOrigin[k - nc];
+        ref = this.newRef[k - nc];
+      }
+      if (origin !== null && origin.state === CLOSED) origin = null;
+      switch (type) {
+        case L.EV_REJECTED:
+          if (k < nc) this.massCount[k] = -1;
+          if (origin !== null) this.send(origin, ref, ev, MASK_NONE);
+          break;
+        case L.EV_TRADE: {
+          const maker = ev.account;
+          const taker = ev.takerAccount;
+          if (maker === taker) this.sendAccount(maker, origin, ref, ev, MASK_NONE);
+          else {
+            this.sendAccount(maker, origin, ref, ev, MASK_TAKER);
+            this.sendAccount(taker, origin, ref, ev, MASK_MAKER);
+          }
+          break;
+        }
+        case L.EV_CANCELLED:
+          if (k < nc && ev.reason === L.CXL_MASS_CANCEL) this.massCount[k]++;
+          this.sendAccount(ev.account, origin, ref, ev, MASK_NONE);
+          break;
+        default: // ACCEPTED, MODIFIED
+          this.sendAccount(ev.account, origin, ref, ev, MASK_NONE);
+      }
+    }
+  }
+
+  /** To every live session of the account; `ref` only to the session that sent the command. */
+  private sendAccount(account: number, origin: Session | null, ref: number, ev: EventReader, mask: number): void {
+    const list = this.byAccount.get(account);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.state !== CLOSED) this.send(s, s === origin ? ref : 0, ev, mask);
+    }
+  }
+
+  private send(s: Session, ref: number, ev: EventReader, mask: number): void {
+    const body = s.out.record(P.MSG_EXEC, ref, this.memI32, ev.offset);
+    if (mask !== MASK_NONE) {
+      const b = s.out.u8;
+      if (mask === MASK_TAKER) {
+        writeU32(b, body + L.EVT_AUX32, 0);
+        writeI64(b, body + L.EVT_AUX64, 0);
+      } else {
+        writeU32(b, body + L.EVT_ACCOUNT, 0);
+        writeI64(b, body + L.EVT_ORDER_ID, 0);
+      }
+    }
+    this.stats.execsOut++;
+    this.markDirty(s);
+  }
+
+  /** Once per event-loop turn: run the staged batch, then one write per session with output. */
+  private flush(): void {
+    this.flushScheduled = false;
+    this.runBatch();
+    const now = performance.now();
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const s = dirty[i];
+      s.dirty = false;
+      if (s.state === CLOSED) continue;
+      if (s.state === CLOSING) {
+        if (s.fatalReason !== 0) s.out.sessionReject(s.fatalReason, s.fatalSeq, s.fatalType, s.fatalExpected);
+        if (s.logoutReason !== 0) s.out.logout(s.logoutRef, s.logoutReason);
+        s.fatalReason = 0;
+        s.logoutReason = 0;
+      }
+      if (s.out.length > 0) {
+        if (s.socket.writableLength > this.maxOutboundBytes) {
+          this.log({ level: 'warn', event: 'slow-consumer', session: s.id, account: s.account?.account, remote: s.remote, buffered: s.socket.writableLength });
+          s.endReason = 'slow-consumer';
+          s.out.length = 0;
+          this.release(s, 'slow-consumer');
+          s.socket.destroy();
+          continue;
+        }
+        s.socket.write(s.out.take());
+        s.lastSent = now;
+        this.stats.writes++;
+      }
+      if (s.state === CLOSING) {
+        const reason = s.endReason;
+        this.release(s, reason);
+        s.socket.end();
+        setTimeout(() => s.socket.destroy(), 2000).unref(); // a peer that never closes its side
+      }
+    }
+    dirty.length = 0;
+    // release() may have staged a cancel-on-disconnect: run it now rather than wait a turn.
+    if (this.nCancels + this.nNews > 0) this.scheduleFlush();
+  }
+}
+
+/** Creates a gateway and starts listening. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const g = new Gateway(options);
+  await g.listen();
+  return g;
+}
