@@ -13,7 +13,7 @@ import { Engine } from '../src/engine.js';
 import { CoreBuild } from '../src/core.js';
 import { coreMix, coreMixSetupLength } from './workloads/core-mix.js';
 import { encodeCommands } from './encode.js';
-import { GcCounter } from './gc-counter.js';
+import { timedRun } from './gc-counter.js';
 import { machineInfo, describeMachine } from './machine.js';
 
 const BUILDS: CoreBuild[] = ['release', 'scalar'];
@@ -41,16 +41,8 @@ export async function runCoreBench({ count, runs, seed, json }: CoreBenchOptions
     engine.commands.append(encoded, setup, count);
     let events = 0;
     const onEvents = (ev: { count: number }) => { events += ev.count; };
-    const gc = new GcCounter();
-    gc.start();
-    const from = performance.now();
-    const t0 = process.hrtime.bigint();
-    engine.run(onEvents);
-    const t1 = process.hrtime.bigint();
-    const to = performance.now();
-    const gcs = await gc.stop(from, to);
-    const seconds = Number(t1 - t0) / 1e9;
-    return { build, seconds, commandsPerSec: count / seconds, eventsPerSec: events / seconds, events, gcs: gcs.count, digest: engine.digest().toString(16) };
+    const { seconds, gcs } = await timedRun(engine, onEvents);
+    return { build, seconds, commandsPerSec: count / seconds, eventsPerSec: events / seconds, events, gcs, digest: engine.digest().toString(16) };
   }
 
   const results: Run[] = [];

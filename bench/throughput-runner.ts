@@ -18,7 +18,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import * as L from '../assembly/layout.js';
 import type { RawCommand } from '../src/records.js';
-import { GcCounter } from './gc-counter.js';
+import { GcCounter, timedRun } from './gc-counter.js';
 
 export type EngineName = 'clob-release' | 'clob-scalar' | 'simple-book' | 'nodejs-order-book';
 export const CLOB_ENGINES: EngineName[] = ['clob-release', 'clob-scalar'];
@@ -153,15 +153,8 @@ async function runClob(job: Job): Promise<JobResult> {
     const timed = async (first: number, count: number) => {
       load(job.setup + first, count);
       events = 0;
-      const gc = new GcCounter();
-      gc.start();
-      const from = performance.now();
-      const t0 = process.hrtime.bigint();
-      engine.run(onEvents);
-      const t1 = process.hrtime.bigint();
-      const to = performance.now();
-      const g = await gc.stop(from, to);
-      segments.push({ commands: count, seconds: Number(t1 - t0) / 1e9, events, gcs: g.count, gcMs: g.totalMs });
+      const g = await timedRun(engine, onEvents);
+      segments.push({ commands: count, seconds: g.seconds, events, gcs: g.gcs, gcMs: g.gcMs });
     };
     const split = job.split !== undefined && job.split > 0 && job.split < job.measured ? job.split : undefined;
     if (split !== undefined) {
