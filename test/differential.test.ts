@@ -1,6 +1,8 @@
 // Differential tests: random command streams through the Wasm engine and the plain reference
 // book; every command's events must be identical, and the whole book (depth of every symbol,
 // state digest) must agree at regular checkpoints and at the end. Over 1M commands in total.
+// The per-command cases run one command per core call and also compare, after EVERY command,
+// the resting-order count and the best bid and ask (price, total, count) of its symbol.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../src/engine.js';
@@ -10,13 +12,13 @@ import { randomStream } from './support/random-stream.js';
 import { runGrouped, SMALL_LIMITS } from './support/engine-runner.js';
 import * as L from '../assembly/layout.js';
 
-interface Case { seed: number; count: number; symbols: number; depth: 'shallow' | 'deep'; badInputShare?: number }
+interface Case { seed: number; count: number; symbols: number; depth: 'shallow' | 'deep'; badInputShare?: number; perCommand?: boolean }
 
 const CASES: Case[] = [
   { seed: 1, count: 300_000, symbols: 1, depth: 'deep' },
   { seed: 2, count: 250_000, symbols: 4, depth: 'deep' },
-  { seed: 3, count: 200_000, symbols: 1, depth: 'shallow' },
-  { seed: 4, count: 150_000, symbols: 8, depth: 'shallow', badInputShare: 0.1 },
+  { seed: 3, count: 200_000, symbols: 1, depth: 'shallow', perCommand: true },
+  { seed: 4, count: 150_000, symbols: 8, depth: 'shallow', badInputShare: 0.1, perCommand: true },
   { seed: 5, count: 150_000, symbols: 2, depth: 'deep', badInputShare: 0.02 },
 ];
 const CHUNK = 10_000; // commands per engine run; depth and digest compared after each
@@ -33,6 +35,20 @@ function compareBooks(engine: Engine, ref: ReferenceBook, symbols: number, where
   assert.is(engine.digest(), ref.digest(), `${where}: digest`);
 }
 
+/** After one command: resting orders everywhere, and the top of the command's symbol's book. */
+function compareTop(engine: Engine, ref: ReferenceBook, symbol: number, symbols: number, where: () => string): void {
+  if (engine.liveOrders !== ref.liveOrders()) assert.is(engine.liveOrders, ref.liveOrders(), `${where()}: resting orders`);
+  if (symbol < 1 || symbol > symbols) return;
+  for (const side of [L.SIDE_BUY, L.SIDE_SELL]) {
+    const top = side === L.SIDE_BUY ? engine.bestBid(symbol) : engine.bestAsk(symbol);
+    const mine = top && { price: BigInt(top.price), total: BigInt(top.quantity), count: top.orders };
+    const want = ref.best(symbol, side);
+    if (mine?.price !== want?.price || mine?.total !== want?.total || mine?.count !== want?.count) {
+      assert.equal(mine, want, `${where()}: best ${side === L.SIDE_BUY ? 'bid' : 'ask'} of symbol ${symbol}`);
+    }
+  }
+}
+
 let total = 0;
 for (const c of CASES) {
   test(`engine == reference: seed ${c.seed}, ${c.count} commands, ${c.symbols} symbol(s), ${c.depth}`, () => {
@@ -43,11 +59,14 @@ for (const c of CASES) {
     let chunk: RawCommand[] = [];
     let first = 0;
     const check = () => {
-      const got = runGrouped(engine, chunk, first);
+      const got = c.perCommand ? [] : runGrouped(engine, chunk, first);
       for (let i = 0; i < chunk.length; i++) {
+        const where = () => `command #${first + i} ${JSON.stringify(chunk[i], (_, v) => typeof v === 'bigint' ? `${v}n` : v)}`;
+        const mine = c.perCommand ? engine.runRaw([chunk[i]]) : got[i];
         const want = ref.apply(chunk[i]);
         for (const e of want) kinds.set(e.type, (kinds.get(e.type) ?? 0) + 1);
-        assert.equal(got[i], want, `command #${first + i} ${JSON.stringify(chunk[i], (_, v) => typeof v === 'bigint' ? `${v}n` : v)}`);
+        assert.equal(mine, want, where());
+        if (c.perCommand) compareTop(engine, ref, chunk[i].symbol, c.symbols, where);
       }
       compareBooks(engine, ref, c.symbols, `after command #${first + chunk.length - 1}`);
       first += chunk.length;
