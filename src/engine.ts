@@ -7,7 +7,7 @@
 //   events   the output region (EventReader); sized so any command's worst case fits
 //   arena    the books: pools, index, ladders (laid out by the core)
 import * as L from '../assembly/layout.js';
-import { crc32 } from 'node:zlib';
+import { encodeSnapshot, decodeSnapshotHeader, SNAPSHOT_HEADER } from './snapshot-format.js';
 import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES } from './core.js';
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
@@ -88,12 +88,6 @@ const MIN_PAGES = 2; // asconfig initialMemory
 const FIRST_BYTE = PAGE; // the core reserves the first page (asconfig memoryBase)
 const SCRATCH_ROWS = 4096;
 const EVENT_CHUNK = 4096; // events per core call beyond the worst-case reserve (256 KiB: stays in L2)
-const SNAPSHOT_MAGIC = 0x50414e53424f4c43n; // "CLOBSNAP"
-const SNAPSHOT_VERSION = 2;
-const SNAPSHOT_HEADER = 64;
-
-/** CRC-32 of a snapshot: its header before the checksum field (bytes 0-47), then the arena. */
-const snapshotChecksum = (bytes: Uint8Array) => crc32(bytes.subarray(SNAPSHOT_HEADER), crc32(bytes.subarray(0, 48)));
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
@@ -425,20 +419,8 @@ export class Engine {
    * header carries a CRC-32 of itself and the arena, and the state digest, so a damaged copy never restores.
    */
   snapshot(): Uint8Array {
-    const bytes = new Uint8Array(SNAPSHOT_HEADER + this.arenaBytes);
-    const v = new DataView(bytes.buffer);
-    v.setBigUint64(0, SNAPSHOT_MAGIC, true);
-    v.setUint32(8, SNAPSHOT_VERSION, true);
-    v.setUint32(12, L.LAYOUT_VERSION, true);
-    v.setUint32(16, this.maxOrders, true);
-    v.setUint32(20, this.maxSymbols, true);
-    v.setUint32(24, this.ladderTicks, true);
-    v.setUint32(28, this.arenaBytes, true);
-    v.setBigUint64(32, this.digest(), true);
-    v.setBigUint64(40, this.nextSeq, true);
-    bytes.set(new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes), SNAPSHOT_HEADER);
-    v.setUint32(48, snapshotChecksum(bytes), true);
-    return bytes;
+    const arena = new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes);
+    return encodeSnapshot({ maxOrders: this.maxOrders, maxSymbols: this.maxSymbols, ladderTicks: this.ladderTicks, digest: this.digest(), nextSeq: this.nextSeq }, arena);
   }
 
   /**
@@ -447,20 +429,13 @@ export class Engine {
    * the checksum catches damage, not a forger.)
    */
   static restore(bytes: Uint8Array, options: Pick<EngineOptions, 'build' | 'bigint' | 'batchSize'> = {}): Engine {
-    if (!(bytes instanceof Uint8Array) || bytes.length < SNAPSHOT_HEADER) throw new TypeError('snapshot must be a Uint8Array from Engine.snapshot()');
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (v.getBigUint64(0, true) !== SNAPSHOT_MAGIC) throw new TypeError('not a clob snapshot (bad magic)');
-    if (v.getUint32(8, true) !== SNAPSHOT_VERSION || v.getUint32(12, true) !== L.LAYOUT_VERSION) {
-      throw new RangeError(`snapshot version ${v.getUint32(8, true)}/layout ${v.getUint32(12, true)} does not match this clob (${SNAPSHOT_VERSION}/${L.LAYOUT_VERSION})`);
-    }
-    const engine = new Engine({ ...options, maxOrders: v.getUint32(16, true), maxSymbols: v.getUint32(20, true), ladderTicks: v.getUint32(24, true) });
-    const size = v.getUint32(28, true);
-    if (size !== engine.arenaBytes || bytes.length !== SNAPSHOT_HEADER + size) throw new RangeError('snapshot is truncated or its size does not match its limits');
-    if (snapshotChecksum(bytes) !== v.getUint32(48, true)) throw new RangeError('snapshot checksum mismatch: the bytes are corrupt');
-    new Uint8Array(engine.memory.buffer, engine.arena, size).set(bytes.subarray(SNAPSHOT_HEADER));
-    if ((engine.core.arenaBytes(engine.arena) >>> 0) !== size) throw new RangeError('snapshot arena header is corrupt');
-    engine.nextSeq = v.getBigUint64(40, true);
-    if (engine.digest() !== v.getBigUint64(32, true)) throw new RangeError('snapshot digest mismatch: the bytes are corrupt');
+    const h = decodeSnapshotHeader(bytes);
+    const engine = new Engine({ ...options, maxOrders: h.maxOrders, maxSymbols: h.maxSymbols, ladderTicks: h.ladderTicks });
+    if (h.arenaBytes !== engine.arenaBytes) throw new RangeError('snapshot is truncated or its size does not match its limits');
+    new Uint8Array(engine.memory.buffer, engine.arena, h.arenaBytes).set(bytes.subarray(SNAPSHOT_HEADER));
+    if ((engine.core.arenaBytes(engine.arena) >>> 0) !== h.arenaBytes) throw new RangeError('snapshot arena header is corrupt');
+    engine.nextSeq = h.nextSeq;
+    if (engine.digest() !== h.digest) throw new RangeError('snapshot digest mismatch: the bytes are corrupt');
     return engine;
   }
 }

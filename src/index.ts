@@ -8,3 +8,4 @@ export type { CoreBuild } from './core.js';
 export { CommandWriter, EventReader } from './batch.js';
 export type { RawCommand, RawEvent } from './records.js';
 export * as codes from '../assembly/layout.js';
+export { ShardedEngine, defaultShardOf, type ShardedEngineOptions, type ShardStats, type ShardSnapshot } from './shard/sharded-engine.js';

@@ -1,0 +1,136 @@
+// bench/shards.ts: the sharded engine, 1 vs 2 matching workers, end to end (docs/SHARDS.md).
+//
+//   node --import tsx bench/shards.ts [--count 1000000] [--symbols 256] [--runs 5] [--seed 7]
+//                                     [--no-pin] [--chunk 1024] [--spins 1000] [--json out.json]
+//
+// Workload: bench/workloads/multi-symbol.ts (Pareto-skewed activity over --symbols symbols, each a
+// core-mix flow; globally unique order ids), encoded to 64-byte records before any clock starts.
+// Each run starts a fresh engine (worker start is not timed), routes and flushes the setup
+// (ADD_SYMBOLs + warm-up), then times the mix: the caller's thread routes --chunk records at a time
+// straight into the shards' inbound rings and merges the events (a callback that reads every
+// event's type), until flush() says every command's events are merged. Commands/s = mix commands /
+// that time. Configurations alternate within each run; medians over --runs.
+// "in-process" is the single-threaded Engine on the caller's thread (batch path, same events
+// callback): the ceiling a sharded run has to beat.
+import { writeFileSync } from 'node:fs';
+import { Engine } from '../src/engine.js';
+import { ShardedEngine } from '../src/shard/sharded-engine.js';
+import type { EventReader } from '../src/batch.js';
+import { native, nativeLoadError } from '../src/native.js';
+import { multiSymbol, multiSymbolSetupLength } from './workloads/multi-symbol.js';
+import { encodeCommands } from './encode.js';
+import { machineInfo, describeMachine } from './machine.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const count = arg('count', 1_000_000);
+const symbols = arg('symbols', 256);
+const runs = arg('runs', 5);
+const seed = arg('seed', 7);
+const chunk = arg('chunk', 1024);
+const spins = arg('spins', 1000);
+const pin = !process.argv.includes('--no-pin');
+const jsonAt = process.argv.indexOf('--json');
+const jsonPath = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
+const command = `node --import tsx bench/shards.ts ${process.argv.slice(2).join(' ')}`.trim();
+
+const machine = machineInfo();
+console.log(`# ${command}`);
+console.log(`# ${describeMachine(machine)}`);
+console.log(`# native helper: ${native ? 'loaded' : `not loaded (${nativeLoadError})`}; pin: ${pin}`);
+
+const limits = { maxOrders: 1 << 18, maxSymbols: symbols + 1, ladderTicks: symbols * 2001 + 1 };
+const records = encodeCommands(multiSymbol({ seed, count, symbols }));
+const setup = multiSymbolSetupLength({ seed, count, symbols });
+const mix = count - setup;
+console.log(`# workload: multi-symbol, ${count} commands (${setup} setup, ${mix} timed), ${symbols} symbols, seed ${seed}; route chunk ${chunk}, matcher spins ${spins}`);
+
+let events = 0;
+let typeSum = 0;
+const onEvents = (ev: EventReader) => {
+  for (let i = 0; i < ev.count; i++) typeSum += ev.select(i).type;
+  events += ev.count;
+};
+
+function inProcess(): { rate: number; events: number } {
+  const engine = new Engine(limits);
+  const w = engine.commands;
+  const feed = (from: number, to: number) => {
+    for (let k = from; k < to; k += w.capacity) {
+      w.append(records, k, Math.min(w.capacity, to - k));
+      engine.run(onEvents);
+    }
+  };
+  feed(0, setup);
+  events = 0;
+  const t0 = performance.now();
+  feed(setup, count);
+  const ms = performance.now() - t0;
+  return { rate: mix / (ms / 1000), events };
+}
+
+async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string }> {
+  const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, onEvents });
+  try {
+    engine.route(records, 0, setup);
+    engine.flush();
+    events = 0;
+    const t0 = performance.now();
+    for (let k = setup; k < count; k += chunk) {
+      engine.route(records, k, Math.min(chunk, count - k));
+      engine.poll();
+    }
+    engine.flush();
+    const ms = performance.now() - t0;
+    const stats = await engine.stats();
+    const got = events;
+    await engine.shutdown();
+    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note };
+  } finally {
+    if (!engine.stopped) await engine.terminate();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x: number) => `${(x / 1e6).toFixed(2)}M`;
+
+const results: Record<string, number[]> = { 'in-process': [], '1 shard': [], '2 shards': [] };
+const eventCounts: Record<string, number> = {};
+let pinning = '';
+const lastStats: Record<string, unknown> = {};
+for (let r = 0; r < runs; r++) {
+  const a = inProcess();
+  results['in-process'].push(a.rate);
+  eventCounts['in-process'] = a.events;
+  for (const shards of r % 2 === 0 ? [1, 2] : [2, 1]) {
+    const s = await sharded(shards);
+    const name = shards === 1 ? '1 shard' : '2 shards';
+    results[name].push(s.rate);
+    eventCounts[name] = s.events;
+    lastStats[name] = s.stats;
+    if (shards === 2) pinning = s.pinning;
+  }
+  console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}  (load ${machineInfo().loadAverage.join(' ')})`);
+}
+
+console.log(`# pinning (2 shards): ${pinning}`);
+for (const [k, st] of Object.entries(lastStats)) {
+  console.log(`# last ${k}: ` + (st as { shard: number; commands: number; coreMs: number; sleeps: number; idleSpins: number; runs: number }[])
+    .map((s) => `shard ${s.shard}: ${s.commands} commands in ${s.runs} core calls, ${s.coreMs.toFixed(0)} ms in the core, ${s.sleeps} sleeps, ${s.idleSpins} empty polls`).join('; '));
+}
+console.log('');
+console.log('| configuration | median commands/s | runs | events (timed part) |');
+console.log('|---|---:|---|---:|');
+for (const [k, v] of Object.entries(results)) console.log(`| ${k} | ${fmt(median(v))} | ${v.map(fmt).join(' ')} | ${eventCounts[k]} |`);
+const speedup = median(results['2 shards']) / median(results['1 shard']);
+console.log('');
+console.log(`2 shards / 1 shard: ${speedup.toFixed(2)}x (target 1.7x); 2 shards / in-process: ${(median(results['2 shards']) / median(results['in-process'])).toFixed(2)}x`);
+if (eventCounts['1 shard'] !== eventCounts['2 shards'] || eventCounts['1 shard'] !== eventCounts['in-process']) console.log('WARNING: event counts differ between configurations');
+if (typeSum < 0) console.log(typeSum); // keep the reads
+
+if (jsonPath) {
+  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats }, null, 2));
+  console.log(`# wrote ${jsonPath}`);
+}
