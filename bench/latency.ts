@@ -27,14 +27,22 @@
 // driver waits for the next planned time with a calibrated busy loop and reads the clock only
 // near it (`spin`).
 //
-//   clob bench latency [--workload core-mix] [--rates auto|250000,1000000] [--seconds 2] ...
+// --peers: after clob's whole ladder (so clob is measured exactly as without it), SimpleBook and
+// nodejs-order-book get the same stream, planned send times, rates, batching and HDR settings
+// (runPeerLadder): a step applies each due command (a RawCommand decoded from the same records
+// before the clock) in turn. Each engine's ladder stops at its own median limit; the others keep
+// stepping. The peers share clob's process (heap, JIT) and hold their decoded input on the heap.
+// --html: bench/latency-report.ts (one HDR percentile plot per rate, one series per engine).
+//
+//   clob bench latency [--workload core-mix] [--rates auto|250000,1000000] [--seconds 2] [--peers] [--html f] ...
 import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { initWebAssembly, build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { Engine, type EngineOptions } from '../src/engine.js';
 import type { CoreBuild } from '../src/core.js';
-import type { RawCommand } from '../src/records.js';
+import { readCommand, type RawCommand } from '../src/records.js';
+import { CMD_SIZE } from '../assembly/layout.js';
 import { native } from '../src/native.js';
 import { coreMix, coreMixSetupLength } from './workloads/core-mix.js';
 import { equityFlow, EQUITY_REGIMES, type Regime } from './workloads/equity-flow.js';
@@ -441,6 +449,12 @@ export interface LatencyOptions {
   spin?: boolean;
   /** Print tables (default true). */
   print?: boolean;
+  /** Also drive the peers (SimpleBook, nodejs-order-book) with the same open-loop schedule, after clob's ladder. */
+  peers?: boolean;
+  /** Write a self-contained HTML report (HDR percentile plot per rate, tables, machine, command). */
+  html?: string;
+  /** The command line to record in the report (default: rebuilt from these options). */
+  command?: string;
 }
 
 export interface LatencyStep {
@@ -461,8 +475,27 @@ export interface LatencyStep {
   serviceHistogram: string;
 }
 
+/** One engine's ladder: its steps (rates in order) and why it ended. */
+export interface EngineLadder {
+  /** 'clob-release', 'simple-book', 'nodejs-order-book' ... */
+  engine: string;
+  /** What tables and plots call it: 'clob release', 'simple-book' ... */
+  label: string;
+  steps: LatencyStep[];
+  stopped: string;
+}
+
+/** peer / clob latency at one rate (both ran it); undefined where either did not. */
+export interface LatencyComparison {
+  rate: number;
+  peers: { engine: string; p50Ratio?: number; p99Ratio?: number }[];
+}
+
 export interface LatencyReport {
   bench: 'latency';
+  /** The command line that made it. */
+  command: string;
+  startedAt: string;
   workload: string;
   description: string;
   build: CoreBuild;
@@ -472,9 +505,14 @@ export interface LatencyReport {
   clock: { used: string; costs: ClockCost[]; spinner?: Spinner };
   machine: MachineInfo;
   loadAverageEnd: number[];
+  /** clob's steps (the engine of the `build`). */
   steps: LatencyStep[];
-  /** Why the ladder ended. */
+  /** Why clob's ladder ended. */
   stopped: string;
+  /** With --peers: each peer's ladder on the same schedule. */
+  peers?: EngineLadder[];
+  /** With --peers: peer / clob p50 and p99 per rate. */
+  comparison?: LatencyComparison[];
 }
 
 export const AUTO_RATES = [250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000, 64_000_000];
@@ -491,6 +529,193 @@ export function formatPercentileTable(title: string, rows: { label: string; row:
   return lines.join('\n');
 }
 
+
+/** The HDR histograms of one measured step, summarized (the histograms are made and freed here). */
+export function summarizeStep(rate: number, commands: number, log: BatchLog, drive: DriveResult, gcs: { count: number; totalMs: number }): LatencyStep {
+  const lat = newLatencyHistogram();
+  const svc = newLatencyHistogram();
+  try {
+    recordLatencies(log, drive, lat);
+    recordServiceTimes(log, svc);
+    const secs = (drive.end - drive.t0) / 1e9;
+    return {
+      rate,
+      commands,
+      seconds: secs,
+      achievedRate: commands / secs,
+      latency: percentileRow(lat),
+      service: percentileRow(svc),
+      meanBatch: commands / log.batches,
+      maxBacklog: drive.maxBacklog,
+      gcs: gcs.count,
+      gcMs: gcs.totalMs,
+      latencyPoints: percentilePoints(lat),
+      servicePoints: percentilePoints(svc),
+      latencyHistogram: toCompressedBase64(lat),
+      serviceHistogram: toCompressedBase64(svc),
+    };
+  } finally {
+    lat.destroy();
+    svc.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers (--peers): the same open-loop schedule driving SimpleBook and nodejs-order-book
+
+/** What the latency bench needs of a peer: one command at a time (bench/peers/types.ts Peer fits). */
+export interface ApplyPeer { apply(cmd: RawCommand): void }
+
+export const LATENCY_PEERS = ['simple-book', 'nodejs-order-book'] as const;
+export type LatencyPeerName = (typeof LATENCY_PEERS)[number];
+
+/** A factory of fresh instances of the peer (modules loaded only when asked for). */
+export async function peerFactory(name: LatencyPeerName): Promise<() => ApplyPeer> {
+  if (name === 'simple-book') {
+    const { SimpleBook } = await import('./peers/simple-book.js');
+    return () => new SimpleBook();
+  }
+  const { NodejsOrderBookPeer } = await import('./peers/nodejs-order-book.js');
+  return () => new NodejsOrderBookPeer();
+}
+
+/**
+ * The encoded stream as RawCommand objects (what the peers take), decoded before any clock and
+ * only as far as a step needs: `upTo(n)` returns an array holding at least records 0 .. n-1.
+ */
+export function lazyDecoder(encoded: Uint8Array): { upTo(n: number): readonly RawCommand[] } {
+  const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  const total = Math.floor(encoded.byteLength / CMD_SIZE);
+  const cmds: RawCommand[] = [];
+  return {
+    upTo(n: number) {
+      if (n > total) throw new RangeError(`the stream holds ${total} commands; ${n} asked for`);
+      for (let i = cmds.length; i < n; i++) cmds.push(readCommand(view, i * CMD_SIZE));
+      return cmds;
+    },
+  };
+}
+
+export interface PeerStepOptions {
+  makePeer: () => ApplyPeer;
+  /** Setup prefix then the measured commands: cmds.length >= setup + commands. */
+  cmds: readonly RawCommand[];
+  setup: number;
+  rate: number;
+  commands: number;
+  batch: number;
+  now: () => number;
+  spinner?: Spinner;
+}
+
+/**
+ * One open-loop step on a fresh peer: the setup prefix applied untimed, then commands
+ * setup .. setup+commands-1 driven by driveOpenLoop exactly as clob's are (same planned times,
+ * same batching of due commands, latency = completion - planned time); a step applies each due
+ * command in turn.
+ */
+export async function measurePeerStep(o: PeerStepOptions): Promise<{ log: BatchLog; drive: DriveResult; gcs: { count: number; totalMs: number } }> {
+  const { cmds, setup } = o;
+  if (cmds.length < setup + o.commands) throw new RangeError(`${cmds.length} commands decoded; the step needs ${setup + o.commands}`);
+  const peer = o.makePeer();
+  for (let k = 0; k < setup; k++) peer.apply(cmds[k]);
+  const step = (first: number, count: number): void => {
+    for (let k = setup + first, e = k + count; k < e; k++) peer.apply(cmds[k]);
+  };
+  const log = new BatchLog(o.commands);
+  collectGarbage();
+  const gc = new GcCounter();
+  gc.start();
+  const fromMs = performance.now();
+  const drive = driveOpenLoop({ count: o.commands, rate: o.rate, batch: o.batch, now: o.now, step, log, spinner: o.spinner });
+  const toMs = performance.now();
+  const gcs = await gc.stop(fromMs, toMs);
+  return { log, drive, gcs };
+}
+
+export interface PeerLadderOptions {
+  engine: string;
+  label?: string;
+  makePeer: () => ApplyPeer;
+  /** Decoded commands: upTo(setup + n) before a step of n commands (see lazyDecoder). */
+  commands: (n: number) => readonly RawCommand[];
+  setup: number;
+  /** Measured commands available after the setup. */
+  available: number;
+  /** Ascending. */
+  rates: number[];
+  seconds: number;
+  batch: number;
+  medianLimitNs: number;
+  now: () => number;
+  spinner?: Spinner;
+  /** JIT warm-up on a throwaway peer before the first step (default true). */
+  warmup?: boolean;
+  say?: (s: string) => void;
+}
+
+/** A peer's rate ladder: the rates in order until its median passes the limit. */
+export async function runPeerLadder(o: PeerLadderOptions): Promise<EngineLadder> {
+  const say = o.say ?? (() => {});
+  const label = o.label ?? o.engine;
+  const stepCommands = (rate: number) => Math.min(o.available, Math.round(rate * o.seconds));
+  const base = { makePeer: o.makePeer, setup: o.setup, batch: o.batch, now: o.now, spinner: o.spinner };
+  if (o.warmup ?? true) {
+    const n = Math.max(1, Math.min(o.available, Math.ceil(o.rates[0] * 0.2)));
+    await measurePeerStep({ ...base, cmds: o.commands(o.setup + n), rate: o.rates[0], commands: n });
+  }
+  const steps: LatencyStep[] = [];
+  let stopped = 'all rates ran';
+  for (const rate of o.rates) {
+    const n = stepCommands(rate);
+    const m = await measurePeerStep({ ...base, cmds: o.commands(o.setup + n), rate, commands: n });
+    const s = summarizeStep(rate, n, m.log, m.drive, m.gcs);
+    steps.push(s);
+    say(`  ${label} ${fmtRate(rate)}/s: ${n} commands in ${s.seconds.toFixed(2)} s, median latency ${formatNs(s.latency.p50)}, in-core ${formatNs(s.service.p50)}/command, ${s.meanBatch.toFixed(1)} commands/step, GCs ${s.gcs}`);
+    if (s.latency.p50 > o.medianLimitNs) {
+      stopped = `median latency ${formatNs(s.latency.p50)} passed the limit ${formatNs(o.medianLimitNs)} at ${fmtRate(rate)}/s`;
+      if (rate !== o.rates[o.rates.length - 1]) say(`  ${label}: ${stopped}; no higher rates for ${label} (the other engines keep stepping)`);
+      break;
+    }
+  }
+  return { engine: o.engine, label, steps, stopped };
+}
+
+/** peer / clob p50 and p99 at every rate of either ladder (a ratio only where both ran the rate). */
+export function compareLadders(clob: LatencyStep[], peers: EngineLadder[]): LatencyComparison[] {
+  const rates = [...new Set([...clob, ...peers.flatMap((p) => p.steps)].map((s) => s.rate))].sort((a, b) => a - b);
+  return rates.map((rate) => {
+    const c = clob.find((s) => s.rate === rate);
+    return {
+      rate,
+      peers: peers.map((p) => {
+        const s = p.steps.find((x) => x.rate === rate);
+        return { engine: p.engine, p50Ratio: c && s ? s.latency.p50 / c.latency.p50 : undefined, p99Ratio: c && s ? s.latency.p99 / c.latency.p99 : undefined };
+      }),
+    };
+  });
+}
+
+/** The console table of compareLadders. */
+export function formatComparisonTable(clobLabel: string, peers: EngineLadder[], rows: LatencyComparison[]): string {
+  const r = (x?: number) => (x === undefined ? '-' : `${x >= 100 ? x.toFixed(0) : x.toFixed(1)}x`);
+  const head = peers.map((p) => `${`${p.label} p50`.padStart(Math.max(10, p.label.length + 4))} ${`p99`.padStart(8)}`);
+  const lines = [`peer / ${clobLabel} latency at the same offered rate (> 1: the peer is slower; '-': an engine did not run that rate):`, `${'rate'.padEnd(9)}| ${head.join(' | ')}`];
+  for (const row of rows) {
+    lines.push(`${fmtRate(row.rate).padEnd(9)}| ${row.peers.map((x, i) => `${r(x.p50Ratio).padStart(Math.max(10, peers[i].label.length + 4))} ${r(x.p99Ratio).padStart(8)}`).join(' | ')}`);
+  }
+  return lines.join('\n');
+}
+
+const stepExtra = (s: LatencyStep) => `${s.seconds.toFixed(2)}s ${String(s.gcs).padStart(4)} ${(s.achievedRate / 1e6).toFixed(2)}M/s`;
+
+/** The command line, rebuilt from options (when the caller did not pass the real one). */
+function commandFor(o: LatencyOptions): string {
+  const rates = o.rates === 'auto' ? 'auto' : o.rates.join(',');
+  return `clob bench latency --workload ${o.workload} --rates ${rates} --seconds ${o.seconds} --median-limit-ns ${o.medianLimitNs} --batch ${o.batch} --seed ${o.seed} --build ${o.build ?? 'release'}` +
+    `${o.peers ? ' --peers' : ''}${o.json ? ` --json ${o.json}` : ''}${o.html ? ` --html ${o.html}` : ''}`;
+}
+
 export async function runLatency(opts: LatencyOptions): Promise<LatencyReport> {
   const { workload, seconds, seed, batch, medianLimitNs, json } = opts;
   const build = opts.build ?? 'release';
@@ -501,10 +726,14 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyReport> {
   if (!(seconds > 0)) throw new RangeError('seconds must be positive');
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError('batch must be a positive integer');
   const maxCommands = opts.maxCommands ?? 2_000_000;
+  const peersOn = opts.peers ?? false;
+  const command = opts.command ?? commandFor(opts);
+  const startedAt = new Date().toISOString();
   await hdrInit();
 
   const machine = machineInfo();
   say(`machine: ${describeMachine(machine)}`);
+  say(`command: ${command}`);
   const costs = measureClockCosts();
   const clock = pickClock(opts.clock ?? 'auto');
   const spinner = opts.spin === false ? undefined : calibrateSpinner(clock.now);
@@ -524,31 +753,10 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyReport> {
   for (const rate of rates) {
     const commands = Math.min(prepared.available, Math.round(rate * seconds));
     const m = await measureStep(prepared, { build, rate, commands, batch, clock, spinner });
-    const lat = newLatencyHistogram();
-    const svc = newLatencyHistogram();
-    recordLatencies(m.log, m.drive, lat);
-    recordServiceTimes(m.log, svc);
-    const secs = (m.drive.end - m.drive.t0) / 1e9;
-    const s: LatencyStep = {
-      rate,
-      commands,
-      seconds: secs,
-      achievedRate: commands / secs,
-      latency: percentileRow(lat),
-      service: percentileRow(svc),
-      meanBatch: commands / m.log.batches,
-      maxBacklog: m.drive.maxBacklog,
-      gcs: m.gcs.count,
-      gcMs: m.gcs.totalMs,
-      latencyPoints: percentilePoints(lat),
-      servicePoints: percentilePoints(svc),
-      latencyHistogram: toCompressedBase64(lat),
-      serviceHistogram: toCompressedBase64(svc),
-    };
-    lat.destroy();
-    svc.destroy();
+    const s = summarizeStep(rate, commands, m.log, m.drive, m.gcs);
+    const secs = s.seconds;
     steps.push(s);
-    say(`  ${fmtRate(rate)}/s: ${commands} commands in ${secs.toFixed(2)} s, median latency ${formatNs(s.latency.p50)}, in-core ${formatNs(s.service.p50)}/command, ${s.meanBatch.toFixed(1)} commands/run, GCs ${s.gcs}`);
+    say(`  ${peersOn ? `clob ${build} ` : ''}${fmtRate(rate)}/s: ${commands} commands in ${secs.toFixed(2)} s, median latency ${formatNs(s.latency.p50)}, in-core ${formatNs(s.service.p50)}/command, ${s.meanBatch.toFixed(1)} commands/run, GCs ${s.gcs}`);
     if (s.latency.p50 > medianLimitNs) {
       stopped = `median latency ${formatNs(s.latency.p50)} passed the limit ${formatNs(medianLimitNs)} at ${fmtRate(rate)}/s`;
       break;
@@ -556,11 +764,25 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyReport> {
   }
   if (opts.rates === 'auto' && stopped === 'all rates ran') stopped = `the median stayed under ${formatNs(medianLimitNs)} up to ${fmtRate(rates[rates.length - 1])}/s`;
 
+  // The peers run after clob's whole ladder, so clob's steps are measured exactly as without --peers.
+  let peers: EngineLadder[] | undefined;
+  if (peersOn) {
+    say(`peers: the same stream, planned send times and rates; each due command is one apply() of a RawCommand decoded before the clock; ${formatNs(medianLimitNs)} median limit per engine`);
+    const decoder = lazyDecoder(prepared.encoded);
+    peers = [];
+    for (const name of LATENCY_PEERS) {
+      peers.push(await runPeerLadder({
+        engine: name, label: name, makePeer: await peerFactory(name), commands: (n) => decoder.upTo(n), setup: prepared.setup, available: prepared.available,
+        rates, seconds, batch, medianLimitNs, now: clock.now, spinner, say,
+      }));
+    }
+  }
+
   const end = machineInfo();
   say('');
   say(formatPercentileTable(
-    `latency (completion - planned send time, open loop), ${workload}, ${build} build, batch <= ${batch}, clock ${clock.name}:`,
-    steps.map((s) => ({ label: fmtRate(s.rate), row: s.latency, extra: `${s.seconds.toFixed(2)}s ${String(s.gcs).padStart(4)} ${(s.achievedRate / 1e6).toFixed(2)}M/s` })),
+    `latency (completion - planned send time, open loop), ${workload}, ${peersOn ? `clob ${build}` : `${build} build`}, batch <= ${batch}, clock ${clock.name}:`,
+    steps.map((s) => ({ label: fmtRate(s.rate), row: s.latency, extra: stepExtra(s) })),
     'time GCs achieved',
   ));
   say('');
@@ -569,16 +791,37 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyReport> {
     steps.map((s) => ({ label: fmtRate(s.rate), row: s.service, extra: `${s.meanBatch.toFixed(1).padStart(7)} ${String(s.maxBacklog).padStart(7)}` })),
     'cmds/run backlog',
   ));
-  say(`stopped: ${stopped}`);
+  let comparison: LatencyComparison[] | undefined;
+  if (peers) {
+    for (const p of peers) {
+      say('');
+      say(formatPercentileTable(
+        `latency, ${p.label} (same schedule; completion - planned send time):`,
+        p.steps.map((s) => ({ label: fmtRate(s.rate), row: s.latency, extra: `${stepExtra(s)} ${formatNs(s.service.p50).padStart(8)}` })),
+        'time GCs achieved in-core p50',
+      ));
+    }
+    comparison = compareLadders(steps, peers);
+    say('');
+    say(formatComparisonTable(`clob ${build}`, peers, comparison));
+  }
+  say(`stopped: ${peers ? `clob ${build}: ` : ''}${stopped}`);
+  for (const p of peers ?? []) say(`stopped: ${p.label}: ${p.stopped}`);
   say(`load average at end: ${end.loadAverage.join(' ')}`);
 
   const report: LatencyReport = {
-    bench: 'latency', workload, description: prepared.workload.description, build, seed, batch, medianLimitNs,
+    bench: 'latency', command, startedAt, workload, description: prepared.workload.description, build, seed, batch, medianLimitNs,
     clock: { used: clock.name, costs, spinner }, machine, loadAverageEnd: end.loadAverage, steps, stopped,
+    ...(peers ? { peers, comparison } : {}),
   };
   if (json) {
     writeFileSync(json, JSON.stringify(report, null, 2));
     say(`wrote ${json}`);
+  }
+  if (opts.html) {
+    const { writeLatencyHtml } = await import('./latency-report.js');
+    writeLatencyHtml(report, opts.html);
+    say(`wrote ${opts.html}`);
   }
   return report;
 }

@@ -18,6 +18,12 @@ export function parseRates(value: string): number[] | 'auto' {
   return rates;
 }
 
+/** The command line as typed (the CLI's arguments after `node [flags] cli.js`), quoted where needed. */
+export function commandLine(argv: readonly string[]): string {
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['clob', ...argv.slice(2).map(q)].join(' ');
+}
+
 export function registerLatencyCommands(bench: Command): void {
   bench
     .command('collisions')
@@ -42,10 +48,12 @@ export function registerLatencyCommands(bench: Command): void {
     .option('--max-commands <n>', 'measured commands generated at most (memory: ~64 bytes each encoded, more while generating)', integerOption('--max-commands', 1000, 50_000_000), 2_000_000)
     .option('--clock <name>', "driver clock: auto (native TSC if the helper loaded), tsc or performance", choice('--clock', ['auto', 'tsc', 'performance']), 'auto')
     .option('--no-spin', 'poll the clock while idle instead of a calibrated busy wait (more clock reads, more allocation)')
-    .option('--json <file>', 'also write the report (percentile points and compressed HDR histograms per rate) as JSON')
-    .action(async (opts: { workload: string; rates: number[] | 'auto'; seconds: number; medianLimitNs: number; batch: number; seed: number; build: string; maxCommands: number; clock: 'auto' | 'tsc' | 'performance'; spin: boolean; json?: string }) => {
+    .option('--json <file>', 'also write the report (percentile points and compressed HDR histograms per rate and engine) as JSON')
+    .option('--peers', 'after clob, drive SimpleBook and nodejs-order-book with the same open-loop schedule (same stream, planned times, rates); each engine stops at its own median limit; prints their tables and the peer/clob p50 and p99 ratios per rate')
+    .option('--html <file>', 'write a self-contained HTML report: per rate an HDR percentile plot (x = 1/(1-p), log scale) with one series per engine, the percentile tables, the machine and the command line')
+    .action(async (opts: { workload: string; rates: number[] | 'auto'; seconds: number; medianLimitNs: number; batch: number; seed: number; build: string; maxCommands: number; clock: 'auto' | 'tsc' | 'performance'; spin: boolean; json?: string; peers?: boolean; html?: string }) => {
       const { runLatency } = await import('./latency.js');
-      await runLatency({ ...opts, build: opts.build as CoreBuild });
+      await runLatency({ ...opts, build: opts.build as CoreBuild, command: commandLine(process.argv) });
     });
 
   bench

@@ -15,9 +15,22 @@ import { ENGINE_LABELS, fmtRate, type ThroughputReport } from './throughput.js';
 /** One latency distribution to show: a name and its percentile points (percent, ns). */
 export type LatencyHistogram = PercentileSeries;
 
+/** A series with, optionally, its exact table percentiles (else the table reads them off the points). */
+export interface LatencySeries extends PercentileSeries {
+  row?: { p50: number; p90: number; p99: number; p999: number; p9999: number; max: number; count?: number };
+}
+
+/** One plot of the latency section (e.g. one offered rate): its series and notes under it. */
+export interface LatencyPlotGroup {
+  title: string;
+  series: LatencySeries[];
+  /** Lines under the plot (e.g. which engines did not run this rate). */
+  notes?: string[];
+}
+
 export interface HtmlReportOptions {
-  /** The latency half's histograms (one series per engine/path); omitted: no latency section. */
-  latency?: LatencyHistogram[];
+  /** The latency half's histograms: one plot of these series, or one plot per group (e.g. per rate); omitted: no latency section. */
+  latency?: LatencyHistogram[] | LatencyPlotGroup[];
   title?: string;
 }
 
@@ -31,31 +44,47 @@ export function writeHtmlReport(report: ThroughputReport, path: string, opts: Ht
   writeFileSync(path, renderHtml(report, opts));
 }
 
-/**
- * HOOK for the latency half: an HTML section with the HDR percentile plot of the given series
- * and a table of selected percentiles. Returns '' when there is nothing to show.
- */
-export function latencySection(histograms: LatencyHistogram[] | undefined): string {
-  if (!histograms || histograms.length === 0) return '';
+const isGroup = (x: LatencyHistogram | LatencyPlotGroup): x is LatencyPlotGroup => Array.isArray((x as LatencyPlotGroup).series);
+
+/** A table of selected percentiles, one row per series. */
+export function latencyTable(series: LatencySeries[]): string {
   const wanted = [50, 90, 99, 99.9, 99.99, 100];
-  const at = (h: LatencyHistogram, p: number) => {
+  const at = (h: LatencySeries, p: number) => {
+    if (h.row) return [h.row.p50, h.row.p90, h.row.p99, h.row.p999, h.row.p9999, h.row.max][wanted.indexOf(p)];
     // the smallest given percentile >= p (the histogram's own value there), else the largest
     const pts = [...h.points].sort((a, b) => a.percentile - b.percentile);
     return (pts.find((x) => x.percentile >= p) ?? pts[pts.length - 1])?.valueNs;
   };
-  const rows = histograms.map((h) => `<tr><th>${esc(h.name)}</th>${wanted.map((p) => {
+  const rows = series.map((h) => `<tr><th>${esc(h.name)}</th>${wanted.map((p) => {
     const v = at(h, p);
-    return `<td>${v === undefined ? '-' : esc(formatNs(v))}</td>`;
+    return `<td class="n">${v === undefined ? '-' : esc(formatNs(v))}</td>`;
   }).join('')}</tr>`).join('\n');
-  return `<section id="latency">
-<h2>Latency</h2>
-${percentilePlotSvg(histograms, { title: 'latency by percentile' })}
-<table>
+  return `<table>
 <thead><tr><th>series</th>${wanted.map((p) => `<th>${p === 100 ? 'max' : `p${p}`}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>
-</table>
+</table>`;
+}
+
+/**
+ * HOOK for the latency half: an HTML section with HDR percentile plots and tables of selected
+ * percentiles. Given series: one plot of them all. Given groups (e.g. one per offered rate): one
+ * plot and one table per group. Returns '' when there is nothing to show.
+ */
+export function latencySection(histograms: LatencyHistogram[] | LatencyPlotGroup[] | undefined, opts: { heading?: string; intro?: string } = {}): string {
+  if (!histograms || histograms.length === 0) return '';
+  const groups: LatencyPlotGroup[] = (histograms as (LatencyHistogram | LatencyPlotGroup)[]).every(isGroup)
+    ? (histograms as LatencyPlotGroup[])
+    : [{ title: 'latency by percentile', series: histograms as LatencyHistogram[] }];
+  const body = groups.map((g) => `<figure class="latency-plot">
+${percentilePlotSvg(g.series, { title: g.title })}
+${g.series.length ? latencyTable(g.series) : ''}
+${(g.notes ?? []).map((n) => `<p class="notes">${esc(n)}</p>`).join('\n')}
+</figure>`).join('\n');
+  return `<section id="latency">
+<h2>${esc(opts.heading ?? 'Latency')}</h2>
+${opts.intro ? `<p>${esc(opts.intro)}</p>\n` : ''}${body}
 </section>`;
 }
 
