@@ -38,15 +38,58 @@ bench
 registerThroughputCommands(bench);
 registerLatencyCommands(bench);
 
-program
+const start = program
   .command('start')
-  .description('run the engine on its embedded defaults (demo symbols 1-3) or a config file; commands are JSON lines on stdin, events JSON lines on stdout')
-  .option('--config <file>', 'engine options as JSON (maxOrders, maxSymbols, ladderTicks, symbols: [{ id, tickSize, lotSize, minPrice, maxPrice }])')
-  .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')
-  .action(async (opts: { config?: string; build: string }) => {
-    const { startStdio } = await import('./stdio-server.js');
-    process.exitCode = await startStdio(opts);
-  });
+  .description('the server: order entry over TCP (docs/PROTOCOL.md), every command journaled before it is acknowledged, '
+    + 'crash recovery from the data directory, snapshots; with no arguments, demo symbols and demo accounts on 127.0.0.1:7070, data in ./data. '
+    + '--stdio: the engine alone, JSON lines on stdin/stdout (no network, no journal). See docs/SERVER.md')
+  .option('--config <file>', 'JSON config file: the options below by their camelCase names, "accounts", and the engine options (env CLOB_CONFIG)')
+  .option('--stdio', 'no server: commands as JSON lines on stdin, events as JSON lines on stdout (uses --config\'s engine options and --build only)');
+{
+  const { SERVER_OPTIONS, START_HELP_AFTER } = await import('./server/config.js');
+  // No commander defaults and no commander parsers: resolveConfig applies flag > env > file > default
+  // and checks every value itself (a bad one: one line, exit 2).
+  for (const o of SERVER_OPTIONS) start.option(o.flag, `${o.help} (env ${o.env}, config "${o.key}", default ${JSON.stringify(o.default)})`);
+  start.addHelpText('after', START_HELP_AFTER);
+}
+start.exitOverride((err) => {
+  // commander has printed its message (unknown option, missing value): a usage error exits 2.
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+start.action(async (opts: Record<string, unknown>) => {
+  const { resolveConfig, ConfigError, readConfigFile } = await import('./server/config.js');
+  const fail = (e: unknown) => {
+    process.stderr.write(`clob start: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof ConfigError ? 2 : 1;
+  };
+  if (opts.stdio) {
+    const { startStdio, DEFAULT_OPTIONS } = await import('./stdio-server.js');
+    let engineOptions;
+    try {
+      const file = opts.config ? readConfigFile(opts.config as string) : undefined;
+      engineOptions = { ...DEFAULT_OPTIONS, ...(file?.engine ?? {}) };
+    } catch (e) {
+      return fail(e);
+    }
+    process.exitCode = await startStdio({ config: opts.config as string | undefined, build: String(opts.build ?? process.env.CLOB_BUILD ?? 'release'), engineOptions });
+    return;
+  }
+  let config;
+  try {
+    config = resolveConfig(opts);
+  } catch (e) {
+    return fail(e);
+  }
+  const { startServer } = await import('./server/server.js');
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    return fail(e);
+  }
+  // Runs until SIGINT/SIGTERM (or a journal failure): 0 after a clean stop, 1 if the journal failed.
+  process.exit(await server.stopped);
+});
 
 program
   .command('doctor')

@@ -1,5 +1,6 @@
-// `clob start` in this version: one engine on its embedded defaults (or a config file), driven by
-// JSON lines on stdin, answering with JSON lines on stdout. Every line gets an answer: the
+// `clob start --stdio`: one engine on its embedded defaults (or a config file), driven by
+// JSON lines on stdin, answering with JSON lines on stdout (no network, no journal: the server,
+// with both, is `clob start` without --stdio, src/server/). Every line gets an answer: the
 // events its command caused, or one {"type":"error"} naming what was wrong with the line; a bad
 // line never stops the engine or changes the book.
 import { createInterface } from 'node:readline';
@@ -47,14 +48,14 @@ export function handleLine(engine: Engine, line: string): unknown[] {
   }
 }
 
-export async function startStdio(opts: { config?: string; build: string }): Promise<number> {
+export async function startStdio(opts: { config?: string; build: string; engineOptions?: EngineOptions }): Promise<number> {
   if (!CORE_BUILDS.includes(opts.build as CoreBuild)) {
     process.stderr.write(`clob start: --build must be one of ${CORE_BUILDS.join(', ')}; got '${opts.build}'\n`);
     return 2;
   }
   let engine: Engine;
   try {
-    engine = new Engine({ ...loadOptions(opts.config), build: opts.build as CoreBuild });
+    engine = new Engine({ ...(opts.engineOptions ?? loadOptions(opts.config)), build: opts.build as CoreBuild });
   } catch (e) {
     process.stderr.write(`clob start: ${(e as Error).message}\n`);
     return 2;
@@ -62,7 +63,7 @@ export async function startStdio(opts: { config?: string; build: string }): Prom
   process.stderr.write(
     `clob: engine ready (${opts.build} build, ${engine.maxOrders} order slots, ${opts.config ? `config ${opts.config}` : 'demo symbols 1, 2, 3'}).\n` +
     'clob: reading JSON commands from stdin, one per line, e.g. {"type":"new","symbol":1,"orderId":1,"side":"buy","price":10000,"quantity":5}\n' +
-    'clob: this version has no network order entry yet: pipe commands in, read events from stdout.\n');
+    'clob: stdio mode: no network, no journal (clob start without --stdio is the server). Pipe commands in, read events from stdout.\n');
   let lineNo = 0;
   let commands = 0;
   let errors = 0;

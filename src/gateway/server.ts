@@ -13,6 +13,14 @@
 //
 // The transport is a thin shell (acceptSocket/onBytes/onClosed): the io_uring path can feed the
 // same session logic; `sink` is the part the sharded pipeline replaces (engine now, a ring later).
+//
+// With a `journal` (clob start, src/server/): each batch's records get their engine seqs, are
+// appended to the journal, run, and routed into the sessions' writers as usual; then
+// journal.commit() is called and everything a session was sent by that batch (EXECs,
+// MASS_CANCEL_ACKs, and whatever it was sent after them) is held back until the commit resolved:
+// nothing is acknowledged before it is durable. Batches pipeline (the engine runs batch k+1 while
+// batch k's fdatasync is in flight; the journal groups their commits). `onDurableBatch` receives
+// each batch's event records once durable, in seq order (the market data hook).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as P from '../../assembly/protocol-layout.js';
@@ -32,8 +40,32 @@ export interface OrderSink {
   run(onEvents?: (events: EventReader) => void): number;
 }
 
+/** What the gateway needs of a journal (src/journal's Journal fits): append a batch's records, then commit them. */
+export interface BatchJournal {
+  append(records: Uint8Array, count: number, first: number): void;
+  commit(): Promise<unknown>;
+}
+
+/** A batch the engine ran, handed to `onDurableBatch` once durable (in seq order). */
+export interface DurableBatch {
+  /** Engine seqs of the batch's commands: firstSeq..lastSeq. */
+  firstSeq: number;
+  lastSeq: number;
+  /** The event records the batch caused, `count` x 64 bytes (layout.ts EVT_*): a copy, the callee may keep it. */
+  events: Uint8Array;
+  count: number;
+}
+
 export interface GatewayOptions {
   engine: OrderSink;
+  /** Journal every batch before running it and release its output only once commit() resolved (see the file comment). */
+  journal?: BatchJournal;
+  /** The engine seq (CMD_SEQ) of the first command this gateway sequences: the journal's last seq + 1. Default 1. */
+  firstSeq?: number;
+  /** A journal append or commit failed: nothing after it is released; the owner should stop. Default: throw. */
+  onJournalError?: (err: Error) => void;
+  /** Each batch's event records, once durable (at once without a journal), in seq order. The copy is made only when this is set. */
+  onDurableBatch?: (batch: DurableBatch) => void;
   accounts: AccountConfig[];
   /** Default 127.0.0.1. */
   host?: string;
@@ -92,6 +124,10 @@ class Session {
   endReason = '';
   throttledRun = 0;
   throttleLoggedAt = -Infinity;
+  /** Journal mode: [batch number, byte offset in `out` where that batch's output to this session starts], oldest first. */
+  readonly holds: number[] = [];
+  /** Journal mode: out of routing (CLOSED), the socket ends once the held output is released. */
+  endAfterRelease = false;
 
   constructor(readonly id: number, readonly socket: net.Socket, readonly remote: string, now: number) {
     this.lastReceived = now;
@@ -136,6 +172,23 @@ export class Gateway {
   private readNow = 0;
   private readStamp = 0;
 
+  // Journal mode.
+  private readonly journal: BatchJournal | undefined;
+  private readonly onJournalError: (err: Error) => void;
+  private readonly onDurableBatch: ((batch: DurableBatch) => void) | undefined;
+  /** Batches run (numbered from 1) and batches whose commit resolved. */
+  private batchNo = 0;
+  private durableNo = 0;
+  private journalFailed: Error | undefined;
+  /** The commit of the newest batch (resolved after its output was released). */
+  private lastCommit: Promise<void> = Promise.resolve();
+  /** Sessions holding output back for a commit. */
+  private readonly holding = new Set<Session>();
+  /** Event records of the running batch (for onDurableBatch), and those of batches awaiting their commit. */
+  private eventCopy = new Uint8Array(0);
+  private eventCopyCount = 0;
+  private readonly awaitingDurable: { no: number; batch: DurableBatch }[] = [];
+
   readonly stats: GatewayStats = { sessions: 0, connections: 0, batches: 0, commands: 0, framesIn: 0, bytesIn: 0, execsOut: 0, writes: 0, throttled: 0, sessionRejects: 0 };
 
   constructor(options: GatewayOptions) {
@@ -159,6 +212,11 @@ export class Gateway {
     this.newRef = new Uint32Array(this.cap);
     this.massCount = new Int32Array(this.cap);
     this.memI32 = new Int32Array(this.sink.memory.buffer);
+    this.journal = options.journal;
+    this.onJournalError = options.onJournalError ?? ((err) => { throw err; });
+    this.onDurableBatch = options.onDurableBatch;
+    this.nextSeq = options.firstSeq ?? 1;
+    if (!Number.isSafeInteger(this.nextSeq) || this.nextSeq < 0) throw new RangeError('firstSeq must be a non-negative safe integer');
     this.server = net.createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
   }
 
@@ -183,12 +241,33 @@ export class Gateway {
     return a && typeof a === 'object' ? a.port : 0;
   }
 
-  /** Logs every session out (LOGOUT, reason shutdown), ends the connections and stops listening. */
+  /** The engine seq of the last command sequenced and run (firstSeq - 1 before any). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Sessions logged in now. */
+  get sessionCount(): number {
+    return this.stats.sessions;
+  }
+
+  /**
+   * Logs every session out (LOGOUT, reason shutdown), ends the connections and stops listening.
+   * With a journal: no new connections or frames are taken; the frames already read run as a
+   * last batch; every commit resolves and its output is released before the LOGOUTs go out; any
+   * cancel-on-disconnect this causes is journaled too. Resolves when the journal has nothing in
+   * flight (the owner then snapshots and closes it).
+   */
   async close(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.timer) clearInterval(this.timer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.journal) {
+      for (const s of this.sessions) s.socket.pause();
+      this.flush(); // the frames already read: the last batch
+      await this.drainJournal();
+    }
     for (const s of this.sessions) {
       if (s.state === ACTIVE) {
         s.logoutReason = P.LOGOUT_SHUTDOWN;
@@ -196,9 +275,22 @@ export class Gateway {
       } else if (s.state === AWAIT_LOGIN) this.endSession(s, 'shutdown');
     }
     this.flush();
+    if (this.journal) {
+      // Cancel-on-disconnect staged by the logouts: journal it, release, until nothing is left.
+      while (this.nCancels + this.nNews > 0 || this.durableNo < this.batchNo) {
+        if (this.journalFailed) break;
+        this.flush();
+        await this.drainJournal();
+      }
+    }
     for (const s of this.sessions) s.socket.destroySoon();
     await closed;
     this.log({ level: 'info', event: 'closed' });
+  }
+
+  /** Resolves when every batch run so far is committed and its output released (or the journal failed). */
+  async drainJournal(): Promise<void> {
+    while (this.journal && !this.journalFailed && this.durableNo < this.batchNo) await this.lastCommit;
   }
 
   // ---- transport ------------------------------------------------------------------------------
@@ -220,6 +312,7 @@ export class Gateway {
 
   private onBytes(s: Session, chunk: Buffer): void {
     if (s.state >= CLOSING) return; // after a fatal reject or logout, the rest is ignored
+    if (this.shuttingDown && this.journal) return; // shutting down: no new frames
     const now = performance.now();
     if (now !== this.readNow) {
       this.readNow = now;
@@ -455,7 +548,24 @@ export class Gateway {
     for (let j = 0; j < nn; j++) writeI64(st, (this.cap + j) * L.CMD_SIZE + L.CMD_SEQ, base + nc + j);
     this.massCount.fill(0, 0, nc);
     const w = this.sink.commands;
-    if (w.count !== 0) this.sink.run(); // someone else's commands: not ours to route
+    const journal = this.journal;
+    if (journal) {
+      if (this.journalFailed) {
+        this.nCancels = 0;
+        this.nNews = 0;
+        return; // nothing more runs: it could never be acknowledged
+      }
+      // The journal is the engine's only input: nothing may have been written beside it.
+      if (w.count !== 0) return this.failJournal(new Error(`${w.count} command(s) were written into the engine's batch input outside the journal`));
+      try {
+        if (nc > 0) journal.append(st, nc, 0);
+        if (nn > 0) journal.append(st, nn, this.cap);
+      } catch (e) {
+        return this.failJournal(e as Error);
+      }
+      this.batchNo++;
+      this.eventCopyCount = 0;
+    } else if (w.count !== 0) this.sink.run(); // someone else's commands: not ours to route
     if (nc > 0) w.append(st, 0, nc);
     if (nn > 0) w.append(st, this.cap, nn);
     this.batchBase = base;
@@ -470,17 +580,116 @@ export class Gateway {
     for (let i = 0; i < nc; i++) {
       const s = this.cancelOrigin[i];
       if (s !== null && this.massCount[i] >= 0 && st[i * L.CMD_SIZE + L.CMD_TYPE] === L.CMD_MASS_CANCEL && s.state !== CLOSED) {
+        if (journal) this.hold(s);
         s.out.massCancelAck(this.cancelRef[i], readU32(st, i * L.CMD_SIZE + L.CMD_SYMBOL), this.massCount[i]);
         this.markDirty(s);
       }
       this.cancelOrigin[i] = null;
     }
     for (let j = 0; j < nn; j++) this.newOrigin[j] = null;
+    const batch = this.onDurableBatch
+      ? { firstSeq: base, lastSeq: base + nc + nn - 1, events: this.eventCopy.slice(0, this.eventCopyCount * L.EVT_SIZE), count: this.eventCopyCount }
+      : undefined;
+    this.eventCopyCount = 0;
+    if (journal) {
+      const no = this.batchNo;
+      if (batch) this.awaitingDurable.push({ no, batch });
+      this.lastCommit = journal.commit().then(() => this.onDurable(no), (e: unknown) => this.failJournal(e as Error));
+    } else if (batch) this.onDurableBatch!(batch);
+  }
+
+  // ---- journal mode: holding output until its batch is durable ---------------------------------
+
+  /** Output written to `s` from here on belongs to the running batch: held until its commit resolves. */
+  private hold(s: Session): void {
+    const h = s.holds;
+    if (h.length === 0 || h[h.length - 2] !== this.batchNo) {
+      h.push(this.batchNo, s.out.length);
+      this.holding.add(s);
+    }
+  }
+
+  /** Bytes at the front of the session's writer that may be written now. */
+  private releasable(s: Session): number {
+    const h = s.holds;
+    let k = 0;
+    while (k < h.length && h[k] <= this.durableNo) k += 2;
+    if (k > 0) h.splice(0, k);
+    return h.length === 0 ? s.out.length : h[1];
+  }
+
+  /** Writes the first `n` bytes of the session's writer to its socket. */
+  private writeOut(s: Session, n: number, now: number): void {
+    if (n === 0) return;
+    if (n === s.out.length) s.socket.write(s.out.take());
+    else {
+      const out = s.out;
+      const b = Buffer.allocUnsafe(n);
+      b.set(out.u8.subarray(0, n));
+      out.u8.copyWithin(0, n, out.length);
+      out.length -= n;
+      const h = s.holds;
+      for (let k = 1; k < h.length; k += 2) h[k] -= n;
+      s.socket.write(b);
+    }
+    s.lastSent = now;
+    this.stats.writes++;
+  }
+
+  /** Batch `no` (and every one before it) is durable: release the output it held. */
+  private onDurable(no: number): void {
+    if (this.journalFailed) return;
+    if (no > this.durableNo) this.durableNo = no;
+    const now = performance.now();
+    for (const s of this.holding) {
+      if (s.socket.destroyed) {
+        s.holds.length = 0;
+        s.out.length = 0;
+        this.holding.delete(s);
+        continue;
+      }
+      const n = this.releasable(s);
+      if (s.holds.length === 0) this.holding.delete(s);
+      if (n > 0 && s.state !== CLOSED && s.socket.writableLength > this.maxOutboundBytes) {
+        this.dropSlowConsumer(s);
+        continue;
+      }
+      this.writeOut(s, n, now);
+      if (s.endAfterRelease && s.holds.length === 0) this.endSocket(s);
+    }
+    const q = this.awaitingDurable;
+    while (q.length > 0 && q[0].no <= this.durableNo) this.onDurableBatch!(q.shift()!.batch);
+  }
+
+  /** The journal failed: nothing more is run or released. */
+  private failJournal(err: Error): void {
+    if (this.journalFailed) return;
+    this.journalFailed = err;
+    this.log({ level: 'warn', event: 'journal-error', reason: err.message });
+    this.onJournalError(err);
+  }
+
+  private endSocket(s: Session): void {
+    s.endAfterRelease = false;
+    s.socket.end();
+    setTimeout(() => s.socket.destroy(), 2000).unref(); // a peer that never closes its side
+  }
+
+  private dropSlowConsumer(s: Session): void {
+    this.log({ level: 'warn', event: 'slow-consumer', session: s.id, account: s.account?.account, remote: s.remote, buffered: s.socket.writableLength });
+    s.endReason = 'slow-consumer';
+    s.out.length = 0;
+    s.holds.length = 0;
+    s.endAfterRelease = false;
+    this.holding.delete(s);
+    if (s.state !== CLOSED) this.release(s, 'slow-consumer');
+    s.socket.destroy();
   }
 
   private route(ev: EventReader): void {
     const base = this.batchBase;
     const nc = this.batchCancels;
+    if (this.onDurableBatch !== undefined && ev.count > 0) this.copyEvents(ev);
     for (let i = 0; i < ev.count; i++) {
       ev.select(i);
       const type = ev.type;
@@ -521,6 +730,20 @@ export class Gateway {
     }
   }
 
+  /** Appends the chunk's event records to the running batch's copy (for onDurableBatch). */
+  private copyEvents(ev: EventReader): void {
+    const from = ev.select(0).offset;
+    const bytes = ev.count * L.EVT_SIZE;
+    const at = this.eventCopyCount * L.EVT_SIZE;
+    if (at + bytes > this.eventCopy.length) {
+      const grown = new Uint8Array(Math.max(at + bytes, this.eventCopy.length * 2, 64 * L.EVT_SIZE));
+      grown.set(this.eventCopy.subarray(0, at));
+      this.eventCopy = grown;
+    }
+    this.eventCopy.set(new Uint8Array(this.sink.memory.buffer, from, bytes), at);
+    this.eventCopyCount += ev.count;
+  }
+
   /** To every live session of the account; `ref` only to the session that sent the command. */
   private sendAccount(account: number, origin: Session | null, ref: number, ev: EventReader, mask: number): void {
     const list = this.byAccount.get(account);
@@ -532,6 +755,7 @@ export class Gateway {
   }
 
   private send(s: Session, ref: number, ev: EventReader, mask: number): void {
+    if (this.journal) this.hold(s);
     const body = s.out.record(P.MSG_EXEC, ref, this.memI32, ev.offset);
     if (mask !== MASK_NONE) {
       const b = s.out.u8;
@@ -563,24 +787,20 @@ export class Gateway {
         s.fatalReason = 0;
         s.logoutReason = 0;
       }
-      if (s.out.length > 0) {
+      const n = this.journal ? this.releasable(s) : s.out.length;
+      if (n > 0) {
         if (s.socket.writableLength > this.maxOutboundBytes) {
-          this.log({ level: 'warn', event: 'slow-consumer', session: s.id, account: s.account?.account, remote: s.remote, buffered: s.socket.writableLength });
-          s.endReason = 'slow-consumer';
-          s.out.length = 0;
-          this.release(s, 'slow-consumer');
-          s.socket.destroy();
+          this.dropSlowConsumer(s);
           continue;
         }
-        s.socket.write(s.out.take());
-        s.lastSent = now;
-        this.stats.writes++;
+        this.writeOut(s, n, now);
       }
       if (s.state === CLOSING) {
         const reason = s.endReason;
         this.release(s, reason);
-        s.socket.end();
-        setTimeout(() => s.socket.destroy(), 2000).unref(); // a peer that never closes its side
+        // Journal mode: output held for a commit goes first (onDurable ends the socket).
+        if (s.holds.length > 0) s.endAfterRelease = true;
+        else this.endSocket(s);
       }
     }
     dirty.length = 0;

@@ -1,0 +1,35 @@
+// The market data hook of `clob start`: every batch's event records, once the batch is durable in
+// the journal, in seq order. The market data module (L2/L3 feeds) fills this in; the server calls
+// createMarketData() once at start-up and close() at shutdown.
+//
+// Each batch: commands firstSeq..lastSeq, `count` event records of 64 bytes (`assembly/layout.ts`
+// EVT_* offsets; read them with a DataView or `readEvent` of src/records.ts): ACCEPTED, REJECTED,
+// TRADE, CANCELLED, MODIFIED, LEVEL (a price level's new total and order count) and
+// SYMBOL_STATUS, in the order the engine wrote them. `events` is a copy: it may be kept.
+// Called synchronously on the server's event loop: return quickly (hand off to a worker or
+// buffer), never throw.
+import type { DurableBatch } from '../gateway/server.js';
+import type { Engine } from '../engine.js';
+
+export type { DurableBatch };
+
+export interface MarketData {
+  /** One durable batch's events. */
+  onBatch(batch: DurableBatch): void;
+  /** At shutdown, after the last batch. */
+  close(): Promise<void>;
+}
+
+export interface MarketDataContext {
+  /** The engine (read-only use: depth, queue, order): its state is at or ahead of the last batch handed to onBatch. */
+  engine: Engine;
+  /** The seq the engine recovered to (-1 on a fresh data directory): the first batch starts after it. */
+  recoveredSeq: number;
+  /** Server configuration (host, data dir, ...) for whatever the feed needs. */
+  config: { host: string; dataDir: string };
+}
+
+/** Returns the market data publisher, or undefined while there is none (then no event copies are made). */
+export function createMarketData(_context: MarketDataContext): MarketData | undefined {
+  return undefined;
+}

@@ -1,0 +1,307 @@
+// `clob start`: the order-entry server with a journal, snapshots and crash recovery.
+//
+//   start-up   lock the data dir -> engine options (engine.json) -> recover() if the dir holds a
+//              journal or snapshots (newest valid snapshot + journal replay, torn tail truncated,
+//              digest checked against a full replay) -> Journal.open at lastSeq + 1 -> gateway
+//   running    gateway batch (one event-loop turn): engine seqs assigned (one sequencer: the
+//              gateway's, starting at the journal's last seq + 1) -> journal.append -> engine.run
+//              -> output routed into the sessions' writers but HELD -> journal.commit() resolves ->
+//              output released, market data hook called. The engine has no other input.
+//   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are taken
+//              between two batches (state = gateway.lastSeq), written once that seq is durable
+//   stopping   SIGINT/SIGTERM: no new connections or frames; the frames already read run as a
+//              last batch; every commit resolves and its output is released; LOGOUT (shutdown)
+//              to every session; final snapshot; journal closed (fdatasync); exit 0
+//
+// stdout carries one JSON object per lifecycle event (recovered, listening, snapshot, stopped:
+// scripts and tests read the port and digests there); stderr carries the human-readable lines
+// and the gateway's JSON log lines.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Engine, type EngineOptions } from '../engine.js';
+import { Journal, recover, writeSnapshot, pruneSnapshots, type Recovered } from '../journal/index.js';
+import { hex } from '../journal/recovery.js';
+import { Gateway } from '../gateway/server.js';
+import { jsonLog, silentLog } from '../gateway/log.js';
+import { demoAccounts } from '../gateway/run.js';
+import { ConfigError, DEMO_CREDENTIAL, engineFileOptions, engineJson, reviveConfig, stateKey, type ServerConfig } from './config.js';
+import { createMarketData, type MarketData } from './market-data.js';
+
+export interface ServerIo {
+  /** Lifecycle events, one JSON object per line (default: stdout). */
+  event(record: Record<string, unknown>): void;
+  /** Human-readable lines (default: stderr). */
+  say(line: string): void;
+}
+
+export const processIo: ServerIo = {
+  event: (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+  say: (l) => process.stderr.write(`clob start: ${l}\n`),
+};
+
+export interface RunningServer {
+  readonly gateway: Gateway;
+  readonly engine: Engine;
+  readonly journal: Journal;
+  readonly port: number;
+  /** Stops as on SIGTERM; resolves with the exit code (0, or 1 if the journal failed). */
+  stop(reason?: string): Promise<number>;
+  /** Resolves with the exit code once the server has stopped (by stop(), a signal, or a journal failure). */
+  readonly stopped: Promise<number>;
+}
+
+const SEGMENT_RE = /^journal-\d{20}\.clj$/;
+const SNAPSHOT_RE = /^snapshot-\d{20}\.cls$/;
+
+export interface StartOptions {
+  /** Stop on SIGINT/SIGTERM (a second one exits at once with 130); default true. The caller exits with `stopped`'s code. */
+  signals?: boolean;
+  /** A market data publisher instead of createMarketData()'s (tests). */
+  marketData?: MarketData;
+}
+
+/** Starts the server. ConfigError: bad configuration (exit 2); other errors: cannot start (exit 1). */
+export async function startServer(config: ServerConfig, io: ServerIo = processIo, options: StartOptions = {}): Promise<RunningServer> {
+  const dir = config.dataDir;
+  mkdirSync(dir, { recursive: true });
+  const releaseLock = lockDataDir(dir);
+  try {
+    return await startLocked(config, io, options, releaseLock);
+  } catch (e) {
+    releaseLock();
+    throw e;
+  }
+}
+
+async function startLocked(config: ServerConfig, io: ServerIo, options: StartOptions, releaseLock: () => void): Promise<RunningServer> {
+  const signals = options.signals ?? true;
+  const dir = config.dataDir;
+  const names = readdirSync(dir);
+  const hasState = names.some((n) => SEGMENT_RE.test(n) || SNAPSHOT_RE.test(n));
+
+  // ---- engine options: the data directory's engine.json is what its journal was written with ----
+  const enginePath = join(dir, 'engine.json');
+  let engineOptions: EngineOptions = config.engine;
+  if (hasState && existsSync(enginePath)) {
+    let stored: EngineOptions;
+    try {
+      stored = JSON.parse(readFileSync(enginePath, 'utf8'), reviveConfig) as EngineOptions;
+    } catch (e) {
+      throw new Error(`${enginePath} is not valid JSON (${(e as Error).message}): it holds the engine options the journal was written with`);
+    }
+    if (stateKey({ ...config.engine, ...stored }) !== stateKey(config.engine)) {
+      if (config.engineFromFile) {
+        throw new ConfigError(`the engine options of ${config.configPath} (maxOrders, maxSymbols, ladderTicks, symbols) differ from ${enginePath}, with which the journal in ${dir} was written: use a new --data-dir, or those options`);
+      }
+      io.say(`engine options from ${enginePath} (the journal there was written with them)`);
+    }
+    engineOptions = { ...config.engine, ...stored };
+  } else {
+    if (hasState) io.say(`warning: ${dir} holds a journal but no engine.json: assuming the configured engine options`);
+    writeFileDurably(enginePath, `${engineJson(engineFileOptions(engineOptions))}\n`);
+  }
+  const build = config.build;
+
+  // ---- recovery -------------------------------------------------------------------------------
+  let engine: Engine;
+  let lastSeq = -1;
+  let recovered: Recovered | undefined;
+  if (hasState) {
+    io.say(`recovering from ${dir} ...`);
+    const t0 = performance.now();
+    recovered = await recover(dir, { ...engineOptions, build }, { build, verify: config.verifyRecovery, onWarning: (m) => io.say(`warning: ${m}`) });
+    const ms = performance.now() - t0;
+    engine = recovered.engine;
+    lastSeq = recovered.lastSeq;
+    const t = recovered.truncatedTail;
+    io.say(`recovered to seq ${lastSeq}, digest ${hex(recovered.digest)}, ${engine.liveOrders} resting orders: `
+      + `${recovered.snapshot ? `snapshot at seq ${recovered.snapshot.seq}` : 'no snapshot'} + ${recovered.replayed} journal records replayed in ${ms.toFixed(0)} ms; `
+      + `verification: ${recovered.verification}; torn tail: ${t ? `${t.bytes} bytes ${t.repaired ? 'truncated' : 'found'} at offset ${t.offset} of ${t.file} (${t.reason})` : 'none'}`);
+    io.event({
+      event: 'recovered', dataDir: dir, lastSeq, digest: hex(recovered.digest), replayed: recovered.replayed, snapshotSeq: recovered.snapshot?.seq ?? null,
+      verification: recovered.verification, truncatedTail: t ? { file: t.file, offset: t.offset, bytes: t.bytes, reason: t.reason, truncated: t.repaired } : null,
+      liveOrders: engine.liveOrders, ms: Math.round(ms),
+    });
+  } else {
+    engine = new Engine({ ...engineOptions, build });
+    io.say(`new data directory ${dir}: starting from an empty book`);
+  }
+
+  // ---- journal, market data, gateway -------------------------------------------------------------
+  // The one sequencer: the gateway numbers commands from here; the journal checks they continue it.
+  const firstSeq = Math.max(lastSeq + 1, 1);
+  const journal = await Journal.open(dir, { mode: config.durability, segmentBytes: config.segmentBytes, syncIntervalMs: config.syncIntervalMs, firstSeq });
+  if (journal.lastSeq !== firstSeq - 1) {
+    await journal.close();
+    throw new Error(`the journal in ${dir} ends at seq ${journal.lastSeq} but recovery reached ${lastSeq}`);
+  }
+  const marketData: MarketData | undefined = options.marketData ?? createMarketData({ engine, recoveredSeq: lastSeq, config: { host: config.host, dataDir: dir } });
+
+  let stopping: Promise<number> | undefined;
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
+  let journalError: Error | undefined;
+
+  const accounts = config.accounts ?? demoAccounts(config.demoAccounts, DEMO_CREDENTIAL);
+  const gateway = new Gateway({
+    engine, accounts, host: config.host, port: config.port, heartbeatMs: config.heartbeatMs, loginTimeoutMs: config.loginTimeoutMs,
+    ratePerSecond: config.ratePerSecond, burst: config.burst, maxSessions: config.maxSessions,
+    logger: config.quiet ? silentLog : jsonLog,
+    journal, firstSeq,
+    onJournalError: (err) => {
+      journalError = err;
+      io.say(`FATAL: the journal failed (${err.message}): nothing after seq ${journal.writtenSeq} was acknowledged; stopping`);
+      void stop('journal-error');
+    },
+    onDurableBatch: marketData ? (batch) => marketData.onBatch(batch) : undefined,
+  });
+
+  // ---- snapshots --------------------------------------------------------------------------------
+  let snapshotSeq = recovered ? (recovered.snapshot?.seq ?? -1) : firstSeq - 1; // nothing to snapshot on a fresh, idle server
+  let snapshotAt = performance.now();
+  let snapshotting: Promise<void> | undefined;
+  const snapshot = (reason: string): Promise<void> => {
+    if (snapshotting) return snapshotting;
+    const seq = gateway.lastSeq; // between two batches: the engine has run exactly 1..seq
+    if (seq < 0 || seq === snapshotSeq || journalError) return Promise.resolve();
+    snapshotting = (async () => {
+      const t0 = performance.now();
+      const bytes = engine.snapshot();
+      const digest = engine.digest();
+      const takenMs = performance.now() - t0;
+      await journal.commit(); // everything up to seq is durable before a snapshot claims it
+      const info = await writeSnapshot(dir, { snapshot: () => bytes, digest: () => digest } as unknown as Engine, seq);
+      snapshotSeq = seq;
+      snapshotAt = performance.now();
+      const removed = await pruneSnapshots(dir, config.snapshotKeep);
+      io.event({ event: 'snapshot', reason, seq, digest: hex(digest), bytes: info.bytes, takeMs: Math.round(takenMs), totalMs: Math.round(performance.now() - t0), pruned: removed.length });
+    })().catch((e: Error) => io.say(`warning: snapshot at seq ${seq} failed: ${e.message}`)).finally(() => (snapshotting = undefined));
+    return snapshotting;
+  };
+  const snapshotTimer = setInterval(() => {
+    if (stopping || snapshotting) return;
+    const since = gateway.lastSeq - Math.max(snapshotSeq, lastSeq);
+    if (config.snapshotEvery > 0 && since >= config.snapshotEvery) void snapshot('commands');
+    else if (config.snapshotSeconds > 0 && gateway.lastSeq !== snapshotSeq && performance.now() - snapshotAt >= config.snapshotSeconds * 1000) void snapshot('interval');
+  }, 200);
+  snapshotTimer.unref();
+
+  // ---- stopping -------------------------------------------------------------------------------
+  const stop = (reason = 'stop'): Promise<number> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      clearInterval(snapshotTimer);
+      if (!journalError) io.say(`stopping (${reason}): finishing the batch in flight, logging sessions out, snapshot, closing the journal`);
+      await gateway.close();
+      if (snapshotting) await snapshotting;
+      let code = 0;
+      if (!journalError) {
+        await snapshot('shutdown');
+        try {
+          await journal.close();
+        } catch (e) {
+          journalError = e as Error;
+        }
+      }
+      if (marketData) await marketData.close().catch((e: Error) => io.say(`warning: market data close: ${e.message}`));
+      if (journalError) code = 1;
+      const digest = hex(engine.digest());
+      io.event({ event: 'stopped', reason, lastSeq: gateway.lastSeq, digest, liveOrders: engine.liveOrders, code });
+      io.say(`stopped at seq ${gateway.lastSeq}, digest ${digest}, ${engine.liveOrders} resting orders${code ? ' (journal failure: exit 1)' : ''}`);
+      releaseLock();
+      resolveStopped(code);
+      return code;
+    })();
+    return stopping;
+  };
+
+  let port: number;
+  try {
+    port = await gateway.listen();
+  } catch (e) {
+    clearInterval(snapshotTimer);
+    await journal.close();
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
+  }
+
+  if (signals) {
+    let signalled = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signalled > 1) {
+        io.say(`${sig} again: exiting at once (everything acknowledged is in the journal)`);
+        process.exit(130);
+      }
+      void stop(sig); // the caller exits with `stopped`'s code
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  if (!config.accounts) {
+    io.say('*****************************************************************************************');
+    io.say(`*** DEMO ACCOUNTS: accounts 1..${config.demoAccounts}, credential '${DEMO_CREDENTIAL}'. For local testing only:`);
+    io.say(`*** served on loopback (${config.host}) only. Give "accounts" in a --config file for real use.`);
+    io.say('*****************************************************************************************');
+  }
+  io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md); data in ${dir} (durability ${config.durability}); `
+    + `engine ${config.build} build, ${engine.maxOrders} order slots, ${config.engineFromFile ? 'symbols from the config file' : 'demo symbols 1, 2, 3'}; next seq ${gateway.lastSeq + 1}`);
+  io.event({
+    event: 'listening', host: config.host, port, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
+    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid,
+  });
+
+  return { gateway, engine, journal, port, stop, stopped };
+}
+
+/** Writes a small file atomically and durably (temp file, fsync, rename). */
+function writeFileDurably(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/**
+ * One server per data directory: a LOCK file holding the pid. A lock whose process is gone (a
+ * kill -9) is taken over. Returns the release function.
+ */
+function lockDataDir(dir: string): () => void {
+  const path = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        try { unlinkSync(path); } catch { /* already gone */ }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data directory ${dir} is in use by process ${pid} (${path}); stop it first, or remove ${path} if that process is not a clob server`);
+      }
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  throw new Error(`cannot lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
