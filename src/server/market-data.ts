@@ -10,6 +10,7 @@
 // buffer), never throw.
 import type { DurableBatch } from '../gateway/server.js';
 import type { Engine } from '../engine.js';
+import { startMarketData } from '../marketdata/index.js';
 
 export type { DurableBatch };
 
@@ -25,11 +26,21 @@ export interface MarketDataContext {
   engine: Engine;
   /** The seq the engine recovered to (-1 on a fresh data directory): the first batch starts after it. */
   recoveredSeq: number;
-  /** Server configuration (host, data dir, ...) for whatever the feed needs. */
-  config: { host: string; dataDir: string };
+  /** The last seq the engine has run (it may be ahead of the last durable batch published). */
+  lastSeq: () => number;
+  /** Where to publish: TCP subscribers on host:tcpPort (0: any free port), datagrams to host:udpPort (0: none). */
+  config: { host: string; dataDir: string; tcpPort: number; udpPort: number };
 }
 
-/** Returns the market data publisher, or undefined while there is none (then no event copies are made). */
-export function createMarketData(_context: MarketDataContext): MarketData | undefined {
-  return undefined;
+/** The market data publisher of `clob start` (src/marketdata): TCP subscribers, optional UDP. */
+export function createMarketData(context: MarketDataContext): MarketData & { readonly ready: Promise<void>; readonly tcpPort: number } {
+  const md = startMarketData(context.engine, {
+    tcp: { host: context.config.host, port: context.config.tcpPort },
+    udp: context.config.udpPort > 0 ? { host: context.config.host, port: context.config.udpPort } : undefined,
+    snapshotIntervalMs: 1000,
+    seededSeq: Math.max(context.recoveredSeq, 0),
+    // An L3 snapshot is answered from the engine's queues only when the engine is not ahead of the feed.
+    l3InStep: () => md.publisher.lastEngineSeq >= context.lastSeq(),
+  });
+  return md;
 }

@@ -136,7 +136,20 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     await journal.close();
     throw new Error(`the journal in ${dir} ends at seq ${journal.lastSeq} but recovery reached ${lastSeq}`);
   }
-  const marketData: MarketData | undefined = options.marketData ?? createMarketData({ engine, recoveredSeq: lastSeq, config: { host: config.host, dataDir: dir } });
+  let gatewayRef: Gateway | undefined;
+  const feed = options.marketData ? undefined : createMarketData({
+    engine, recoveredSeq: lastSeq, lastSeq: () => gatewayRef?.lastSeq ?? lastSeq,
+    config: { host: config.host, dataDir: dir, tcpPort: config.mdTcpPort >= 0 ? config.mdTcpPort : config.port === 0 ? 0 : config.port + 1, udpPort: config.mdUdpPort },
+  });
+  if (feed) {
+    try {
+      await feed.ready;
+    } catch (e) {
+      await journal.close();
+      throw new Error(`market data cannot listen on ${config.host}:${config.mdTcpPort >= 0 ? config.mdTcpPort : config.port + 1}: ${(e as Error).message} (set --md-tcp-port)`);
+    }
+  }
+  const marketData: MarketData | undefined = options.marketData ?? feed;
 
   let stopping: Promise<number> | undefined;
   let resolveStopped!: (code: number) => void;
@@ -156,6 +169,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     },
     onDurableBatch: marketData ? (batch) => marketData.onBatch(batch) : undefined,
   });
+  gatewayRef = gateway;
 
   // ---- snapshots --------------------------------------------------------------------------------
   let snapshotSeq = recovered ? (recovered.snapshot?.seq ?? -1) : firstSeq - 1; // nothing to snapshot on a fresh, idle server
@@ -246,10 +260,11 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     io.say('*****************************************************************************************');
   }
   io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md); data in ${dir} (durability ${config.durability}); `
+    + `${feed ? `market data on ${config.host}:${feed.tcpPort} (TCP)${config.mdUdpPort ? ` and UDP to ${config.host}:${config.mdUdpPort}` : ''}; ` : ''}`
     + `engine ${config.build} build, ${engine.maxOrders} order slots, ${config.engineFromFile ? 'symbols from the config file' : 'demo symbols 1, 2, 3'}; next seq ${gateway.lastSeq + 1}`);
   io.event({
     event: 'listening', host: config.host, port, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
-    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid,
+    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid, marketDataPort: feed?.tcpPort ?? null,
   });
 
   return { gateway, engine, journal, port, stop, stopped };
