@@ -89,6 +89,18 @@ const FIRST_BYTE = PAGE; // the core reserves the first page (asconfig memoryBas
 const SCRATCH_ROWS = 4096;
 const EVENT_CHUNK = 4096; // events per core call beyond the worst-case reserve (256 KiB: stays in L2)
 
+/** The ADD_SYMBOL record for a symbol spec (its i64 fields checked; see layout.ts for the slots it reuses). */
+export function addSymbolCommand(spec: SymbolSpec): RawCommand {
+  const c = emptyCommand();
+  c.type = L.CMD_ADD_SYMBOL;
+  c.symbol = toU32(spec.id, 'id');
+  c.orderId = toI64(spec.tickSize, 'tickSize');
+  c.price = toI64(spec.lotSize, 'lotSize');
+  c.quantity = toI64(spec.minPrice, 'minPrice');
+  c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
+  return c;
+}
+
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
 function positiveInt(value: unknown, field: string, max: number, fallback: number): number {
@@ -237,14 +249,7 @@ export class Engine {
   }
 
   addSymbol(spec: SymbolSpec): EngineEvent[] {
-    const c = emptyCommand();
-    c.type = L.CMD_ADD_SYMBOL;
-    c.symbol = toU32(spec.id, 'id');
-    c.orderId = toI64(spec.tickSize, 'tickSize');
-    c.price = toI64(spec.lotSize, 'lotSize');
-    c.quantity = toI64(spec.minPrice, 'minPrice');
-    c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
-    return this.run1(c);
+    return this.run1(addSymbolCommand(spec));
   }
 
   newOrder(o: NewOrder): EngineEvent[] {

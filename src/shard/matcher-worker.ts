@@ -25,10 +25,10 @@ import * as layout from '../../assembly/layout.js';
 import * as ringLayout from '../../assembly/ring-layout.js';
 import { instantiateCore } from '../core.js';
 import { SpscRing } from '../ring.js';
-import { writeCommand, emptyCommand } from '../records.js';
-import { toI64, toU32, fromI64 } from '../int.js';
+import { writeCommand } from '../records.js';
+import { fromI64 } from '../int.js';
 import { native } from '../native.js';
-import type { SymbolSpec } from '../engine.js';
+import { addSymbolCommand, type SymbolSpec } from '../engine.js';
 import {
   CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT, PAD_TYPE, CNT_DONE, CNT_STATE, STATE_RUNNING, STATE_DRAINED,
   type MatcherData, type MatcherApi, type MatcherStats, type ControlOp, type BarrierResult, type DepthRow,
@@ -232,17 +232,6 @@ function runOp(op: ControlOp, base: BarrierResult): BarrierResult {
     }
     default: throw new TypeError(`unknown control op ${JSON.stringify(op)}`);
   }
-}
-
-function addSymbolCommand(spec: SymbolSpec) {
-  const c = emptyCommand();
-  c.type = L.CMD_ADD_SYMBOL;
-  c.symbol = toU32(spec.id, 'id');
-  c.orderId = toI64(spec.tickSize, 'tickSize');
-  c.price = toI64(spec.lotSize, 'lotSize');
-  c.quantity = toI64(spec.minPrice, 'minPrice');
-  c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
-  return c;
 }
 
 function digest(): bigint {
