@@ -9,24 +9,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
-import { existsSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool, poolHeaderBytes, poolChunkBytes } from '../src/pool.js';
 import { ReclaimDomain, reclaimBytes } from '../src/reclaim.js';
 import * as layout from '../assembly/reclaim-layout.js';
 // @ts-expect-error: a plain .mjs without types (the record codec the workers use)
 import { writeRecord, checkRecord, rootWord } from './workers/reclaim-stress.mjs';
+import { sideModule } from './support/side-module.js';
 
 const L = { ...layout };
-const root = fileURLToPath(new URL('..', import.meta.url));
-const wasmPath = fileURLToPath(new URL('../wasm/concurrent.wasm', import.meta.url));
 const workerUrl = new URL('./workers/reclaim-stress.mjs', import.meta.url);
 const HANG_GUARD_MS = 60_000;
 const PAGE = 65536;
 
-if (!existsSync(wasmPath)) execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/assemblyscript/bin/asc.js', import.meta.url)), 'assembly/concurrent.ts', '--config', 'asconfig.concurrent.json'], { cwd: root, stdio: 'inherit' });
-const concurrentModule = new WebAssembly.Module(readFileSync(wasmPath));
+const concurrentModule = sideModule('concurrent');
 
 interface ReclaimWasm {
   reclaimLayoutVersion(): number;

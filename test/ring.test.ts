@@ -7,8 +7,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
-import { existsSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SpscRing, MpscRing, initRing, ringBytes, type RingWait, type RingKind } from '../src/ring.js';
 import * as layout from '../assembly/ring-layout.js';
@@ -18,17 +16,14 @@ import { instantiateCore } from '../src/core.js';
 import { writeCommand, readEvent, type RawEvent } from '../src/records.js';
 import { randomStream, collect } from './support/random-stream.js';
 import { SMALL_LIMITS } from './support/engine-runner.js';
+import { sideModule } from './support/side-module.js';
 
 const L = { ...layout };
-const root = fileURLToPath(new URL('..', import.meta.url));
-const wasmPath = fileURLToPath(new URL('../wasm/rings.wasm', import.meta.url));
 const workerUrl = new URL('./workers/tagged-items.mjs', import.meta.url);
 const HANG_GUARD_MS = 60_000;
 const NEAR_WRAP = 2 ** 31 - 3000; // sequences cross 2^31 -> 0 early in the run
 
-// wasm/ is built by `npm run build:wasm`; build the rings here if only the core was built.
-if (!existsSync(wasmPath)) execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/assemblyscript/bin/asc.js', import.meta.url)), 'assembly/rings.ts', '--config', 'asconfig.rings.json'], { cwd: root, stdio: 'inherit' });
-const ringsModule = new WebAssembly.Module(readFileSync(wasmPath));
+const ringsModule = sideModule('rings');
 
 interface RingsWasm {
   ringLayoutVersion(): number;
