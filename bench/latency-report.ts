@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
 import { escapeXml as esc } from './hdr-plot.js';
 import { formatNs } from './hdr-export.js';
-import { latencySection, type LatencyPlotGroup, type LatencySeries } from './report.js';
+import { latencySection, pageHead, type LatencyPlotGroup, type LatencySeries } from './report.js';
 import type { EngineLadder, LatencyReport, LatencyStep } from './latency.js';
 
 /** One color per engine, the same in every plot (and as in the throughput chart). */
@@ -86,22 +86,7 @@ export function renderLatencyHtml(report: LatencyReport): string {
   const m = report.machine;
   const engines = ladders(report);
   const c = report.clock;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${esc(title)}</title>
-<style>
-body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
-table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-figure { margin: 0 0 28px; }
-.notes { font-size: 12px; color: #555; }
-code { background: #f3f3f3; padding: 1px 4px; }
-</style>
-</head>
-<body>
+  return `${pageHead(title, 'figure { margin: 0 0 28px; }')}
 <h1>${esc(title)}</h1>
 <p>Made by <code>${esc(report.command)}</code> on ${esc(report.startedAt)}.</p>
 <p>${esc(report.description)}. Seed ${report.seed}, at most ${report.batch} due commands per engine step, median limit ${esc(formatNs(report.medianLimitNs))} per engine.</p>

@@ -36,6 +36,26 @@ export interface HtmlReportOptions {
 
 const esc = escapeXml;
 
+/** The head of a self-contained report page (no scripts, no links): shared style plus `css`. */
+export function pageHead(title: string, css = ''): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${esc(title)}</title>
+<style>
+body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
+table { border-collapse: collapse; margin: 8px 0 20px; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.notes { font-size: 12px; color: #555; }
+code { background: #f3f3f3; padding: 1px 4px; }
+${css}
+</style>
+</head>
+<body>`;
+}
+
 export function writeJsonReport(report: ThroughputReport, path: string): void {
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
@@ -139,24 +159,9 @@ export function renderHtml(report: ThroughputReport, opts: HtmlReportOptions = {
 ${report.baseline.rows.map((r) => `<tr class="${r.verdict === 'REGRESSION' ? 'bad' : ''}"><td>${esc(r.row)}</td><td class="n">${r.baseline === undefined ? '-' : fmtRate(r.baseline)}</td><td class="n">${r.now === undefined ? '-' : fmtRate(r.now)}</td><td class="n">${r.changePct === undefined ? '-' : `${r.changePct.toFixed(1)}%`}</td><td class="n">${r.noisePct === undefined ? '-' : `${r.noisePct.toFixed(1)}%`}</td><td>${esc(r.verdict)}</td></tr>`).join('\n')}
 </tbody></table></section>` : '';
   const m = report.machine;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${esc(title)}</title>
-<style>
-body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
-table { border-collapse: collapse; margin: 8px 0 20px; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-tr.clob-release td { background: #eef5fb; }
+  return `${pageHead(title, `tr.clob-release td { background: #eef5fb; }
 tr.bad td { background: #fde0e0; }
-.headline { font-size: 16px; }
-.notes { font-size: 12px; color: #555; }
-code { background: #f3f3f3; padding: 1px 4px; }
-</style>
-</head>
-<body>
+.headline { font-size: 16px; }`)}
 <h1>${esc(title)}</h1>
 ${headline}
 <p>Book check: <b>${report.booksAgree ? 'all engines end with the same book' : 'ENGINES DISAGREE: the figures are not comparable'}</b>.</p>
