@@ -308,6 +308,9 @@ test('workers start before traffic, take control-plane calls, and stop cleanly',
       assert.is(s.commands, 0);
       assert.is(s.inboundDepth, 0);
       assert.ok(s.threadId > 0);
+      // A pinned matcher binds its memory to its CPU's NUMA node (here one node: the helper says so).
+      if (s.cpu >= 0) assert.match(s.memoryPolicy, /bound to NUMA node|not bound to node \d+: single NUMA node/);
+      else assert.match(s.memoryPolicy, /first touch/);
     }
     assert.is(engine.stopped, false);
     assert.equal(engine.pinning.cpus.length, 2); // pinned or -1, by what the machine allows

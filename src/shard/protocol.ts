@@ -98,6 +98,8 @@ export interface MatcherStats {
   /** CPU the matcher pinned itself to, or -1; pinError says why not when pinning was asked. */
   cpu: number;
   pinError?: string;
+  /** Where this shard's memory was placed: bound to its matcher's NUMA node, or why not. */
+  memoryPolicy: string;
   commands: number;
   events: number;
   /** Core calls (one per contiguous run of ring slots). */
