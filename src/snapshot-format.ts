@@ -16,10 +16,14 @@ export interface SnapshotHeader { maxOrders: number; maxSymbols: number; ladderT
 
 const checksum = (bytes: Uint8Array) => crc32(bytes.subarray(SNAPSHOT_HEADER), crc32(bytes.subarray(0, 48)));
 
-/** A snapshot of `arena` (the arena's bytes, copied) with its header. */
-export function encodeSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(SNAPSHOT_HEADER + arena.length);
-  const v = new DataView(bytes.buffer);
+/**
+ * A snapshot of `arena` (the arena's bytes, copied) with its header, written into `into` when it
+ * is large enough (a view of it is returned: no allocation), else into a new buffer.
+ */
+export function encodeSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uint8Array, into?: Uint8Array): Uint8Array {
+  const size = SNAPSHOT_HEADER + arena.length;
+  const bytes = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   v.setBigUint64(0, MAGIC, true);
   v.setUint32(8, VERSION, true);
   v.setUint32(12, L.LAYOUT_VERSION, true);

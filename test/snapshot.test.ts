@@ -268,4 +268,20 @@ test('every single-bit flip anywhere in a small snapshot is refused, none restor
   assert.ok(refused >= snap.length - 12);
 });
 
+test('snapshot(into) reuses the buffer of an earlier snapshot and restores the same', () => {
+  const e = new Engine({ maxOrders: 64, maxSymbols: 2, ladderTicks: 256, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 100 }] });
+  e.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 10, quantity: 3 });
+  const first = e.snapshot();
+  const firstDigest = Engine.restore(first).digest();
+  e.newOrder({ symbol: 1, orderId: 2, side: 'sell', price: 20, quantity: 4 });
+  const second = e.snapshot(first);
+  assert.is(second.buffer, first.buffer, 'the same memory');
+  assert.is(second.length, first.length);
+  assert.is(Engine.restore(second).digest(), e.digest());
+  assert.is.not(e.digest(), firstDigest);
+  const small = e.snapshot(new Uint8Array(10)); // too small: a new buffer
+  assert.is(small.length, second.length);
+  assert.is(Engine.restore(small).digest(), e.digest());
+});
+
 test.run();

@@ -175,13 +175,15 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   let snapshotSeq = recovered ? (recovered.snapshot?.seq ?? -1) : firstSeq - 1; // nothing to snapshot on a fresh, idle server
   let snapshotAt = performance.now();
   let snapshotting: Promise<void> | undefined;
+  let snapshotBuffer: Uint8Array | undefined;
   const snapshot = (reason: string): Promise<void> => {
     if (snapshotting) return snapshotting;
     const seq = gateway.lastSeq; // between two batches: the engine has run exactly 1..seq
     if (seq < 0 || seq === snapshotSeq || journalError) return Promise.resolve();
     snapshotting = (async () => {
       const t0 = performance.now();
-      const bytes = engine.snapshot();
+      const bytes = engine.snapshot(snapshotBuffer); // one buffer, reused: no fresh pages to fault in
+      snapshotBuffer = bytes;
       const digest = engine.digest();
       const takenMs = performance.now() - t0;
       await journal.commit(); // everything up to seq is durable before a snapshot claims it
