@@ -4,5 +4,5 @@ export { JournalReader, verifyJournal, inspectTail, type ReadOptions, type Recor
 export {
   JournalCorruptError, type TornTail, segmentName, listSegments, SEGMENT_HEADER_SIZE, FRAME_SIZE, FRAME_HEADER_SIZE, RECORD_SIZE,
 } from './segment.js';
-export { writeSnapshot, listSnapshots, loadNewestSnapshot, pruneSnapshots, snapshotName, type SnapshotInfo, type LoadedSnapshot } from './snapshots.js';
+export { writeSnapshot, writeSnapshotBytes, listSnapshots, loadNewestSnapshot, pruneSnapshots, snapshotName, type SnapshotInfo, type LoadedSnapshot } from './snapshots.js';
 export { recover, fullReplayDigest, replayJournal, formatReplayReport, RecoveryMismatchError, type Recovered, type RecoverOptions, type ReplayReport } from './recovery.js';

@@ -63,9 +63,12 @@ function decodeHeader(h: Uint8Array): { seq: number; digest: bigint; length: num
  * journal), atomically and durably. Returns the file's info.
  */
 export async function writeSnapshot(dir: string, engine: Engine, seq: number): Promise<SnapshotInfo> {
+  return writeSnapshotBytes(dir, engine.snapshot(), engine.digest(), seq);
+}
+
+/** writeSnapshot for bytes taken earlier (Engine.snapshot()) with that state's digest. */
+export async function writeSnapshotBytes(dir: string, body: Uint8Array, digest: bigint, seq: number): Promise<SnapshotInfo> {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be an integer from 0 to 2^53; got ${seq}`);
-  const body = engine.snapshot();
-  const digest = engine.digest();
   const header = encodeHeader(seq, digest, body);
   const path = join(resolve(dir), snapshotName(seq));
   const tmp = `${path}.${process.pid}.tmp`;

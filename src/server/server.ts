@@ -20,7 +20,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine, type EngineOptions } from '../engine.js';
-import { Journal, recover, writeSnapshot, pruneSnapshots, type Recovered } from '../journal/index.js';
+import { Journal, recover, writeSnapshotBytes, pruneSnapshots, type Recovered } from '../journal/index.js';
 import { hex } from '../journal/recovery.js';
 import { Gateway } from '../gateway/server.js';
 import { jsonLog, silentLog } from '../gateway/log.js';
@@ -187,7 +187,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
       const digest = engine.digest();
       const takenMs = performance.now() - t0;
       await journal.commit(); // everything up to seq is durable before a snapshot claims it
-      const info = await writeSnapshot(dir, { snapshot: () => bytes, digest: () => digest } as unknown as Engine, seq);
+      const info = await writeSnapshotBytes(dir, bytes, digest, seq);
       snapshotSeq = seq;
       snapshotAt = performance.now();
       const removed = await pruneSnapshots(dir, config.snapshotKeep);
