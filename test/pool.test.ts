@@ -10,11 +10,10 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Pool, poolChunkBytes, poolHeaderBytes } from '../src/pool.js';
 import * as layout from '../assembly/pool-layout.js';
-import { sideModule } from './support/side-module.js';
+import { sideModule, runWorker, instantiationWrites } from './support/side-module.js';
 
 const L = { ...layout };
 const workerUrl = new URL('./workers/pool-stress.mjs', import.meta.url);
-const HANG_GUARD_MS = 60_000;
 const PAGE = 65536;
 
 const concurrentModule = sideModule('concurrent');
@@ -91,13 +90,7 @@ test('layout: JS and Wasm agree on sizes and write identical headers and chunks'
 
 test('instantiating concurrent.wasm writes nothing to the shared memory (no data segments, no statics)', () => {
   const memory = sharedMemory(1);
-  const bytes = new Uint8Array(memory.buffer);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 255;
-  const before = bytes.slice();
-  wasmOn(memory);
-  wasmOn(memory);
-  assert.ok(Buffer.compare(Buffer.from(before), Buffer.from(bytes)) === 0);
-  assert.equal(WebAssembly.Module.imports(concurrentModule).map((i) => `${i.module}.${i.name}:${i.kind}`), ['env.memory:memory']);
+  assert.is(instantiationWrites(concurrentModule, memory), '');
 });
 
 for (const impl of ['js', 'wasm'] as const) {
@@ -217,24 +210,7 @@ test('growth by memory.grow: other threads\' pool objects rebuild their views wh
 interface StressResult { ok: true; allocs: number; frees: number; failed: number; errors: number; maxHeld: number; firstError: string }
 
 function run(data: Record<string, unknown>, live: Worker[]): Promise<StressResult> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(workerUrl, { workerData: data });
-    live.push(w);
-    let settled = false;
-    const guard = setTimeout(() => finish(new Error(`hang guard: pool worker ${String(data.owner)} still running after ${HANG_GUARD_MS / 1000} s`)), HANG_GUARD_MS);
-    const finish = (err: Error | null, value?: StressResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      if (err) {
-        for (const x of live) void x.terminate();
-        reject(err);
-      } else resolve(value!);
-    };
-    w.once('message', (m) => (m.ok ? finish(null, m) : finish(new Error(`pool worker ${String(data.owner)}: ${m.error}`))));
-    w.once('error', (e) => finish(e));
-    w.once('exit', (code) => finish(new Error(`pool worker exited (${code}) before reporting`)));
-  });
+  return runWorker<StressResult>(workerUrl, data, live, `pool worker ${String(data.owner)}`);
 }
 
 interface Scenario { users: { impl: 'js' | 'wasm'; ops: number; maxHold: number }[]; blocksPerChunk: number; maxChunks: number; regionChunks: number; growMemory: boolean }

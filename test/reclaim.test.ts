@@ -15,11 +15,10 @@ import { ReclaimDomain, reclaimBytes } from '../src/reclaim.js';
 import * as layout from '../assembly/reclaim-layout.js';
 // @ts-expect-error: a plain .mjs without types (the record codec the workers use)
 import { writeRecord, checkRecord, rootWord } from './workers/reclaim-stress.mjs';
-import { sideModule } from './support/side-module.js';
+import { sideModule, runWorker } from './support/side-module.js';
 
 const L = { ...layout };
 const workerUrl = new URL('./workers/reclaim-stress.mjs', import.meta.url);
-const HANG_GUARD_MS = 60_000;
 const PAGE = 65536;
 
 const concurrentModule = sideModule('concurrent');
@@ -218,24 +217,7 @@ test('the validator catches a freed block (poison) and a reused one (other gener
 // ---- threaded runs ---------------------------------------------------------------------------
 
 function run(data: Record<string, unknown>, live: Worker[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(workerUrl, { workerData: data });
-    live.push(w);
-    let settled = false;
-    const guard = setTimeout(() => finish(new Error(`hang guard: ${String(data.role)} still running after ${HANG_GUARD_MS / 1000} s`)), HANG_GUARD_MS);
-    const finish = (err: Error | null, value?: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      if (err) {
-        for (const x of live) void x.terminate();
-        reject(err);
-      } else resolve(value);
-    };
-    w.once('message', (m) => (m.ok ? finish(null, m) : finish(new Error(`${String(data.role)} (${String(data.impl)}): ${m.error}`))));
-    w.once('error', (e) => finish(e));
-    w.once('exit', (code) => finish(new Error(`${String(data.role)} exited (${code}) before reporting`)));
-  });
+  return runWorker<any>(workerUrl, data, live, `${String(data.role)} (${String(data.impl)})`);
 }
 
 for (const mode of ['ebr', 'hp'] as const) {

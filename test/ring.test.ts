@@ -16,11 +16,10 @@ import { instantiateCore } from '../src/core.js';
 import { writeCommand, readEvent, type RawEvent } from '../src/records.js';
 import { randomStream, collect } from './support/random-stream.js';
 import { SMALL_LIMITS } from './support/engine-runner.js';
-import { sideModule } from './support/side-module.js';
+import { sideModule, runWorker, instantiationWrites } from './support/side-module.js';
 
 const L = { ...layout };
 const workerUrl = new URL('./workers/tagged-items.mjs', import.meta.url);
-const HANG_GUARD_MS = 60_000;
 const NEAR_WRAP = 2 ** 31 - 3000; // sequences cross 2^31 -> 0 early in the run
 
 const ringsModule = sideModule('rings');
@@ -52,24 +51,7 @@ const wasmOn = (memory: WebAssembly.Memory) => new WebAssembly.Instance(ringsMod
 interface WorkerResult { ok: true; [k: string]: any }
 
 function run(data: Record<string, unknown>, live: Worker[]): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(workerUrl, { workerData: data });
-    live.push(w);
-    let settled = false;
-    const guard = setTimeout(() => finish(new Error(`hang guard: ${String(data.role)} worker still running after ${HANG_GUARD_MS / 1000} s`)), HANG_GUARD_MS);
-    const finish = (err: Error | null, value?: WorkerResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      if (err) {
-        for (const x of live) void x.terminate();
-        reject(err);
-      } else resolve(value!);
-    };
-    w.once('message', (m) => (m.ok ? finish(null, m) : finish(new Error(`${String(data.role)} worker: ${m.error}`))));
-    w.once('error', (e) => finish(e));
-    w.once('exit', (code) => finish(new Error(`${String(data.role)} worker exited (${code}) before reporting`)));
-  });
+  return runWorker<WorkerResult>(workerUrl, data, live, `${String(data.role)} worker`);
 }
 
 interface Scenario {
@@ -186,13 +168,7 @@ test('layout: JS and Wasm agree on sizes and write identical headers and flags',
 
 test('instantiating rings.wasm writes nothing to the shared memory (no data segments, no statics)', () => {
   const memory = sharedMemory(65536);
-  const bytes = new Uint8Array(memory.buffer);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 255;
-  const before = bytes.slice();
-  wasmOn(memory);
-  wasmOn(memory);
-  assert.ok(Buffer.compare(Buffer.from(before), Buffer.from(bytes)) === 0);
-  assert.equal(WebAssembly.Module.imports(ringsModule).map((i) => `${i.module}.${i.name}:${i.kind}`), ['env.memory:memory']);
+  assert.is(instantiationWrites(ringsModule, memory), '');
 });
 
 for (const kind of ['spsc', 'mpsc'] as const) {
