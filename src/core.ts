@@ -4,7 +4,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { LAYOUT_VERSION } from '../assembly/layout.js';
+import * as L from '../assembly/layout.js';
 
 export type CoreBuild = 'release' | 'debug' | 'scalar';
 export const CORE_BUILDS: readonly CoreBuild[] = ['release', 'debug', 'scalar'];
@@ -54,12 +54,28 @@ export function usesSharedMemory(build: CoreBuild): boolean {
 
 /** The largest memory the builds declare, in 64 KiB pages (asconfig.json maximumMemory). */
 export const MAX_PAGES = 65536;
+export const WASM_PAGE = 65536;
+/** The pages the builds start with (asconfig.json initialMemory). */
+const MIN_PAGES = 2;
+/** The core reserves the first page (asconfig.json memoryBase): host regions start after it. */
+export const FIRST_HOST_BYTE = WASM_PAGE;
+/** Host regions start on 64-byte boundaries (a cache line; every record size divides it). */
+export const alignRegion = (n: number): number => Math.ceil(n / 64) * 64;
+/** Rows a query (depth, queue) returns at most, and the scratch region that holds them. */
+export const QUERY_ROWS = 4096;
+export const QUERY_SCRATCH_BYTES = QUERY_ROWS * Math.max(L.QUEUE_ROW_SIZE, L.DEPTH_ROW_SIZE, L.ORDER_ROW_SIZE);
+
+/** The arena's size for these limits, asked of the core itself (0: they need more than 4 GiB). */
+export function arenaBytesFor(build: CoreBuild, maxOrders: number, maxSymbols: number, ladderTicks: number): number {
+  const sizing = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: MIN_PAGES, shared: usesSharedMemory(build) } as WebAssembly.MemoryDescriptor);
+  return instantiateCore(build, sizing).arenaSize(maxOrders, maxSymbols, ladderTicks) >>> 0;
+}
 
 export function instantiateCore(build: CoreBuild, memory: WebAssembly.Memory): CoreExports {
   const instance = new WebAssembly.Instance(coreModule(build), { env: { memory } });
   const core = instance.exports as unknown as CoreExports;
-  if (core.layoutVersion() !== LAYOUT_VERSION) {
-    throw new Error(`clob: wasm/${build}.wasm has layout version ${core.layoutVersion()}, the library ${LAYOUT_VERSION}; rebuild with \`npm run build:wasm\``);
+  if (core.layoutVersion() !== L.LAYOUT_VERSION) {
+    throw new Error(`clob: wasm/${build}.wasm has layout version ${core.layoutVersion()}, the library ${L.LAYOUT_VERSION}; rebuild with \`npm run build:wasm\``);
   }
   return core;
 }

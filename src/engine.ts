@@ -8,7 +8,7 @@
 //   arena    the books: pools, index, ladders (laid out by the core)
 import * as L from '../assembly/layout.js';
 import { encodeSnapshot, decodeSnapshotHeader, SNAPSHOT_HEADER } from './snapshot-format.js';
-import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES } from './core.js';
+import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_ROWS, QUERY_SCRATCH_BYTES, alignRegion, arenaBytesFor } from './core.js';
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
 import { EngineEvent, toEngineEvent } from './events.js';
@@ -83,10 +83,6 @@ export interface Level { price: Int; quantity: Int; orders: number }
 export interface QueuedOrder { orderId: Int; quantity: Int; account: number; clientOrderId: Int; postOnly: boolean; stp: SelfTradePrevention }
 export interface OrderInfo { orderId: Int; symbol: number; side: Side; price: Int; quantity: Int; account: number; clientOrderId: Int; handle: bigint }
 
-const PAGE = 65536;
-const MIN_PAGES = 2; // asconfig initialMemory
-const FIRST_BYTE = PAGE; // the core reserves the first page (asconfig memoryBase)
-const SCRATCH_ROWS = 4096;
 const EVENT_CHUNK = 4096; // events per core call beyond the worst-case reserve (256 KiB: stays in L2)
 
 /** The ADD_SYMBOL record for a symbol spec (its i64 fields checked; see layout.ts for the slots it reuses). */
@@ -100,8 +96,6 @@ export function addSymbolCommand(spec: SymbolSpec): RawCommand {
   c.clientOrderId = toI64(spec.maxPrice, 'maxPrice');
   return c;
 }
-
-const align = (n: number) => Math.ceil(n / 64) * 64;
 
 function positiveInt(value: unknown, field: string, max: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -144,22 +138,21 @@ export class Engine {
     this.build = options.build ?? 'release';
     this.bigint = options.bigint ?? false;
 
-    this.scratch = FIRST_BYTE;
-    this.submitAt = align(this.scratch + SCRATCH_ROWS * Math.max(L.QUEUE_ROW_SIZE, L.DEPTH_ROW_SIZE, L.ORDER_ROW_SIZE));
-    this.commandsAt = align(this.submitAt + L.CMD_SIZE);
-    this.eventsAt = align(this.commandsAt + batchSize * L.CMD_SIZE);
+    this.scratch = FIRST_HOST_BYTE;
+    this.submitAt = alignRegion(this.scratch + QUERY_SCRATCH_BYTES);
+    this.commandsAt = alignRegion(this.submitAt + L.CMD_SIZE);
+    this.eventsAt = alignRegion(this.commandsAt + batchSize * L.CMD_SIZE);
     const minEvents = this.maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
     this.eventCapacity = options.eventCapacity ?? minEvents + 16_384;
     if (!Number.isInteger(this.eventCapacity) || this.eventCapacity < minEvents || this.eventCapacity > 1 << 26) {
       throw new RangeError(`eventCapacity must be an integer from ${minEvents} (3 per order + 8) to ${1 << 26}; got ${String(options.eventCapacity)}`);
     }
-    this.arena = align(this.eventsAt + this.eventCapacity * L.EVT_SIZE);
+    this.arena = alignRegion(this.eventsAt + this.eventCapacity * L.EVT_SIZE);
 
     // Instantiate against a one-page memory first only to ask the core how big the arena is.
-    const sizing = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: MIN_PAGES, shared: usesSharedMemory(this.build) } as WebAssembly.MemoryDescriptor);
-    this.arenaBytes = instantiateCore(this.build, sizing).arenaSize(this.maxOrders, this.maxSymbols, this.ladderTicks) >>> 0;
+    this.arenaBytes = arenaBytesFor(this.build, this.maxOrders, this.maxSymbols, this.ladderTicks);
     if (this.arenaBytes === 0) throw new RangeError('maxOrders, maxSymbols and ladderTicks together need more than 4 GiB');
-    const pages = Math.ceil((this.arena + this.arenaBytes) / PAGE);
+    const pages = Math.ceil((this.arena + this.arenaBytes) / WASM_PAGE);
     if (pages > MAX_PAGES) throw new RangeError(`this configuration needs ${pages} pages of Wasm memory; the limit is ${MAX_PAGES} (4 GiB): lower maxOrders or ladderTicks`);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: usesSharedMemory(this.build) } as WebAssembly.MemoryDescriptor);
     this.core = instantiateCore(this.build, this.memory);
@@ -336,7 +329,7 @@ export class Engine {
   }
 
   private levels(symbol: number, side: number, levels: number): Level[] {
-    const max = positiveInt(levels, 'levels', SCRATCH_ROWS, 10);
+    const max = positiveInt(levels, 'levels', QUERY_ROWS, 10);
     const n = this.core.depth(this.arena, toU32(symbol, 'symbol'), side, max, this.scratch);
     if (n < 0) throw new RangeError(`unknown symbol ${symbol}`);
     const out: Level[] = [];
@@ -357,7 +350,7 @@ export class Engine {
 
   /** The time-priority queue at one price (L3), first in line first, up to `limit` orders. */
   queue(symbol: number, side: Side, price: Int, limit = 1000): QueuedOrder[] {
-    const max = positiveInt(limit, 'limit', SCRATCH_ROWS, 1000);
+    const max = positiveInt(limit, 'limit', QUERY_ROWS, 1000);
     this.view.setBigInt64(this.scratch, toI64(price, 'price'), true);
     const n = this.core.queue(this.arena, toU32(symbol, 'symbol'), this.side(side), max, this.scratch);
     if (n < 0) throw new RangeError(`unknown symbol ${symbol}`);

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import * as Comlink from 'comlink';
 import * as layout from '../../assembly/layout.js';
 import * as ringLayout from '../../assembly/ring-layout.js';
-import { instantiateCore, usesSharedMemory, MAX_PAGES, type CoreBuild } from '../core.js';
+import { usesSharedMemory, arenaBytesFor, alignRegion, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_SCRATCH_BYTES, type CoreBuild } from '../core.js';
 import { SpscRing } from '../ring.js';
 import { EventReader } from '../batch.js';
 import { readEvent } from '../records.js';
@@ -36,11 +36,8 @@ const R = { ...ringLayout };
 const require = createRequire(import.meta.url);
 const nodeEndpoint = require('comlink/dist/umd/node-adapter.js') as (ep: unknown) => Comlink.Endpoint;
 
-const PAGE = 65536;
-const FIRST_BYTE = PAGE;
-const SCRATCH_ROWS = 4096;
 const MASK31 = R.RING_SEQ_MASK;
-const align = (n: number) => Math.ceil(n / 64) * 64;
+const align = alignRegion;
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 // Compiled (dist/src/shard/*.js), the worker is the compiled matcher-worker.js itself; run from
 // the TypeScript sources, workers/matcher.mjs registers tsx first (workers do not inherit it).
@@ -215,12 +212,12 @@ export class ShardedEngine {
     const outboundSlots = pow2(maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE + eventChunk);
     if (outboundSlots > R.RING_MAX_CAPACITY) throw new RangeError('maxOrders too large for one outbound ring');
 
-    const sizing = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true } as WebAssembly.MemoryDescriptor);
-    const arenaBytes = instantiateCore(build, sizing).arenaSize(maxOrders, maxSymbols, ladderTicks) >>> 0;
+    if (!usesSharedMemory(build)) throw new RangeError(`the sharded engine needs a build with shared memory (release or debug); got '${build}'`);
+    const arenaBytes = arenaBytesFor(build, maxOrders, maxSymbols, ladderTicks);
     if (arenaBytes === 0) throw new RangeError('maxOrders, maxSymbols and ladderTicks together need more than 4 GiB');
-    const scratchBytes = align(SCRATCH_ROWS * Math.max(L.QUEUE_ROW_SIZE, L.DEPTH_ROW_SIZE, L.ORDER_ROW_SIZE) + L.CMD_SIZE);
+    const scratchBytes = align(QUERY_SCRATCH_BYTES + L.CMD_SIZE);
 
-    let at = FIRST_BYTE;
+    let at = FIRST_HOST_BYTE;
     const countersAt = at;
     at += shards * CNT_BYTES;
     const regions: ShardRegions[] = [];
@@ -231,7 +228,7 @@ export class ShardedEngine {
       const arena = at; at = align(at + arenaBytes);
       regions.push({ shard: k, arena, arenaBytes, inbound, inboundSlots, outbound, outboundSlots, scratch, scratchBytes, counters: countersAt + k * CNT_BYTES });
     }
-    const pages = Math.ceil(at / PAGE);
+    const pages = Math.ceil(at / WASM_PAGE);
     if (pages > MAX_PAGES) throw new RangeError(`the sharded layout needs ${pages} pages (${(at / 2 ** 30).toFixed(2)} GiB); the limit is 4 GiB: lower maxOrders, ladderTicks or shards`);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true } as WebAssembly.MemoryDescriptor);
     for (const r of regions) {
