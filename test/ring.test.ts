@@ -166,6 +166,14 @@ test('layout: JS and Wasm agree on sizes and write identical headers and flags',
   assert.throws(() => new SpscRing(memory, 128), /magic/);
 });
 
+test('the "instantiation writes nothing" check catches a module with a data segment', () => {
+  // (module (import "env" "memory" (memory 1 1 shared)) (data (i32.const 0) "x")), by hand
+  const withData = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    2, 0x10, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 3, 1, 1,
+    11, 7, 1, 0, 0x41, 0, 0x0b, 1, 0x78]));
+  assert.is(instantiationWrites(withData, sharedMemory(65536)), 'instantiation wrote to the memory');
+});
+
 test('instantiating rings.wasm writes nothing to the shared memory (no data segments, no statics)', () => {
   const memory = sharedMemory(65536);
   assert.is(instantiationWrites(ringsModule, memory), '');
