@@ -149,19 +149,19 @@ test('login: good credentials get LOGIN_ACK; a wrong credential or an unknown ac
 
 test('orders: acked with the request seq as ref; bad orders rejected with the core reason; account always the session\'s', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
-  const ack = await a.newOrder({ symbol: 1, orderId: 10, side: 'buy', price: 100, quantity: 5, clientOrderId: 42 });
+  const ack = await a.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 5, clientOrderId: 42 });
   assert.is(ack.type, 'accepted');
   const e = ack as Execution & { type: 'accepted' };
-  assert.is(e.orderId, 10);
+  assert.is(e.orderId, e.seq, 'the exchange assigns the id: the order\'s engine seq');
   assert.is(e.account, 1);
   assert.is(e.clientOrderId, 42);
   assert.ok(e.ref > 0);
-  const bad = await a.newOrder({ symbol: 1, orderId: 11, side: 'buy', price: 20_000, quantity: 5 });
+  const bad = await a.newOrder({ symbol: 1, side: 'buy', price: 20_000, quantity: 5 });
   assert.is(bad.type, 'rejected');
   assert.is((bad as Execution & { type: 'rejected' }).reason, 'price-out-of-band');
-  const bad2 = await a.newOrder({ symbol: 9, orderId: 12, side: 'buy', price: 100, quantity: 5 });
+  const bad2 = await a.newOrder({ symbol: 9, side: 'buy', price: 100, quantity: 5 });
   assert.is((bad2 as Execution & { type: 'rejected' }).reason, 'unknown-symbol');
-  // A raw client claiming account 2 and engine seq 999 in the record: the gateway overwrites both.
+  // A raw client claiming order id 13, account 2 and engine seq 999 in the record: the gateway overwrites all three.
   const raw = await Raw.open(f);
   raw.login(1, 'alpha');
   await raw.loggedIn();
@@ -171,13 +171,38 @@ test('orders: acked with the request seq as ref; bad orders rejected with the co
   assert.is(raw.execs()[0].account, 1);
   assert.is(raw.execs()[0].ref, 2);
   assert.is.not(raw.execs()[0].seq, 999);
-  assert.is(f.engine.order(13)?.account, 1);
+  assert.is(raw.execs()[0].orderId, raw.execs()[0].seq);
+  assert.is(f.engine.order(13), undefined);
+  assert.is(f.engine.order(raw.execs()[0].orderId)?.account, 1);
   // Modify and mass cancel.
-  const mod = await a.modify({ symbol: 1, orderId: 10, price: 101, quantity: 3 });
+  const mod = await a.modify({ symbol: 1, orderId: e.orderId as number, price: 101, quantity: 3 });
   assert.is(mod.type, 'modified');
   const mass = await a.massCancel({ symbol: 1 });
   assert.equal(mass, { type: 'mass-cancel-ack', ref: (mass as { ref: number }).ref, symbol: 1, count: 2 });
   assert.is(f.engine.liveOrders, 0);
+}));
+
+test('exchange-assigned ids: two accounts sending the same order id both rest, under distinct ids = their engine seqs', withGateway(async (f) => {
+  const ra = await Raw.open(f);
+  ra.login(1, 'alpha');
+  await ra.loggedIn();
+  const rb = await Raw.open(f);
+  rb.login(2, 'beta');
+  await rb.loggedIn();
+  ra.out.command(P.MSG_NEW, buy(77, 99, 1));
+  ra.send();
+  await until(() => ra.execs().length === 1, 'a ack');
+  rb.out.command(P.MSG_NEW, buy(77, 98, 2));
+  rb.send();
+  await until(() => rb.execs().length === 1, 'b ack');
+  const [ea, eb] = [ra.execs()[0], rb.execs()[0]];
+  assert.equal([ea.type, eb.type], [L.EV_ACCEPTED, L.EV_ACCEPTED], 'no DUPLICATE_ORDER_ID across accounts');
+  assert.is(ea.orderId, ea.seq);
+  assert.is(eb.orderId, eb.seq);
+  assert.ok(eb.orderId > ea.orderId);
+  assert.is(f.engine.order(77), undefined, 'the id on the wire was not used');
+  assert.equal([f.engine.order(ea.orderId)?.account, f.engine.order(eb.orderId)?.account], [1, 2]);
+  assert.is(f.engine.liveOrders, 2);
 }));
 
 test('a cross between two sessions delivers the fill to both, each seeing only its own side', withGateway(async (f) => {
@@ -185,9 +210,12 @@ test('a cross between two sessions delivers the fill to both, each seeing only i
   const b = await login(f, 2, 'beta');
   const aEx = collect(a);
   const bEx = collect(b);
-  assert.is((await a.newOrder({ symbol: 1, orderId: 1, side: 'sell', price: 100, quantity: 10 })).type, 'accepted');
-  const taker = await b.newOrder({ symbol: 1, orderId: 2, side: 'buy', price: 100, quantity: 4, tif: 'ioc' });
+  const maker = await a.newOrder({ symbol: 1, side: 'sell', price: 100, quantity: 10 });
+  assert.is(maker.type, 'accepted');
+  const taker = await b.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 4, tif: 'ioc' });
   assert.is(taker.type, 'accepted');
+  const makerId = (maker as Execution).orderId as number;
+  const takerId = (taker as Execution).orderId as number;
   await until(() => aEx.some((e) => e.type === 'trade') && bEx.some((e) => e.type === 'trade'), 'trades');
   const aTrade = aEx.find((e) => e.type === 'trade') as Execution & { type: 'trade' };
   const bTrade = bEx.find((e) => e.type === 'trade') as Execution & { type: 'trade' };
@@ -196,18 +224,18 @@ test('a cross between two sessions delivers the fill to both, each seeing only i
   assert.is(aTrade.tradeId, bTrade.tradeId);
   assert.is(aTrade.price, 100);
   // The maker sees its order and account, not the taker's; the taker the reverse.
-  assert.is(aTrade.makerId, 1);
+  assert.is(aTrade.makerId, makerId);
   assert.is(aTrade.makerAccount, 1);
   assert.is(aTrade.takerAccount, 0);
   assert.is(aTrade.takerId, 0);
-  assert.is(bTrade.takerId, 2);
+  assert.is(bTrade.takerId, takerId);
   assert.is(bTrade.takerAccount, 2);
   assert.is(bTrade.makerAccount, 0);
   assert.is(bTrade.makerId, 0);
   // The taker's fill answers its request; the maker's does not.
   assert.is(bTrade.ref, taker.type === 'accepted' ? (taker as Execution).ref : -1);
   assert.is(aTrade.ref, 0);
-  assert.is(f.engine.order(1)?.quantity, 6);
+  assert.is(f.engine.order(makerId)?.quantity, 6);
   // Nothing of account 1 went to account 2 or the other way.
   assert.ok(aEx.every((e) => e.type !== 'accepted' || e.account === 1));
   assert.ok(bEx.every((e) => e.type !== 'accepted' || e.account === 2));
@@ -216,16 +244,16 @@ test('a cross between two sessions delivers the fill to both, each seeing only i
 test('NOT_OWNER: session B cannot cancel or modify A\'s order, even claiming A\'s account in the record', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
   const b = await login(f, 2, 'beta');
-  await a.newOrder({ symbol: 1, orderId: 5, side: 'buy', price: 90, quantity: 3 });
-  const c = await b.cancel({ symbol: 1, orderId: 5 });
+  const id = (await a.newOrder({ symbol: 1, side: 'buy', price: 90, quantity: 3 }) as Execution).orderId as number;
+  const c = await b.cancel({ symbol: 1, orderId: id });
   assert.is(c.type, 'rejected');
   assert.is((c as Execution & { type: 'rejected' }).reason, 'not-owner');
-  const m = await b.modify({ symbol: 1, orderId: 5, price: 91, quantity: 3 });
+  const m = await b.modify({ symbol: 1, orderId: id, price: 91, quantity: 3 });
   assert.is((m as Execution & { type: 'rejected' }).reason, 'not-owner');
   const raw = await Raw.open(f);
   raw.login(2, 'beta');
   await raw.loggedIn();
-  raw.out.command(P.MSG_CANCEL, { symbol: 1, orderId: 5, account: 1 });
+  raw.out.command(P.MSG_CANCEL, { symbol: 1, orderId: id, account: 1 });
   raw.send();
   await until(() => raw.execs().length === 1, 'reject');
   assert.is(raw.execs()[0].type, L.EV_REJECTED);
@@ -233,8 +261,8 @@ test('NOT_OWNER: session B cannot cancel or modify A\'s order, even claiming A\'
   // A MASS_CANCEL from B is B's account only.
   const mass = await b.massCancel();
   assert.is((mass as { count: number }).count, 0);
-  assert.is(f.engine.order(5)?.quantity, 3);
-  assert.is((await a.cancel({ symbol: 1, orderId: 5 })).type, 'cancelled');
+  assert.is(f.engine.order(id)?.quantity, 3);
+  assert.is((await a.cancel({ symbol: 1, orderId: id })).type, 'cancelled');
 }));
 
 test('a sequence gap gets SESSION_REJECT (bad-seq, offending and expected seq) and a disconnect; other sessions carry on', withGateway(async (f) => {
@@ -252,7 +280,7 @@ test('a sequence gap gets SESSION_REJECT (bad-seq, offending and expected seq) a
   assert.is(line!.account, 2);
   assert.is(line!.seq, 3);
   assert.ok(f.logs.some((l) => l.event === 'disconnect' && l.account === 2 && l.reason === 'bad-seq'));
-  assert.is((await a.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 100, quantity: 1 })).type, 'accepted');
+  assert.is((await a.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 1 })).type, 'accepted');
   assert.not.ok(a.closed);
 }));
 
@@ -288,29 +316,30 @@ test('oversize, garbage, unknown-type and wrong-version frames: disconnect with 
   assert.is(raw.sessionReject()?.reason, P.SREJ_FRAME_TOO_LARGE);
   assert.ok(f.logs.filter((l) => l.event === 'session-reject').length >= cases.length + 1);
   const a = await login(f, 1, 'alpha');
-  assert.is((await a.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 100, quantity: 1 })).type, 'accepted');
+  assert.is((await a.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 1 })).type, 'accepted');
 }));
 
 test('throttle: orders over the session\'s token bucket get SESSION_REJECT throttled, not executed; the session stays up', withGateway(async (f) => {
   const s = await login(f, 4, 'slow'); // burst 3, refill 0.001/s
   assert.is(s.ratePerSecond, 1);
-  const replies = await Promise.all([1, 2, 3, 4, 5].map((id) => s.newOrder({ symbol: 1, orderId: 100 + id, side: 'buy', price: 50, quantity: 1 })));
+  const replies = await Promise.all([1, 2, 3, 4, 5].map(() => s.newOrder({ symbol: 1, side: 'buy', price: 50, quantity: 1 })));
   assert.equal(replies.map((r) => r.type), ['accepted', 'accepted', 'accepted', 'session-reject', 'session-reject']);
   assert.is((replies[3] as { reason: string }).reason, 'throttled');
   assert.is(f.engine.liveOrders, 3);
   assert.not.ok(s.closed);
   assert.ok(f.logs.some((l) => l.event === 'session-reject' && l.reason === 'throttled' && l.account === 4));
   // Heartbeats are not throttled, and the session still answers.
-  assert.is(isType(await s.cancel({ symbol: 1, orderId: 101 }), 'session-reject'), true);
+  assert.is(isType(await s.cancel({ symbol: 1, orderId: (replies[0] as Execution).orderId as number }), 'session-reject'), true);
 }));
 
 test('cancel-on-disconnect: the account\'s orders are cancelled when its last session drops; others\' stay', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
-  await a.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 100, quantity: 1 });
+  const idOf = async (r: Promise<Reply>) => (await r as Execution).orderId as number;
+  const a1 = await idOf(a.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 1 }));
   const g1 = await login(f, 3, 'gamma');
   const g2 = await login(f, 3, 'gamma');
-  await g1.newOrder({ symbol: 1, orderId: 2, side: 'buy', price: 101, quantity: 1 });
-  await g2.newOrder({ symbol: 1, orderId: 3, side: 'sell', price: 200, quantity: 1 });
+  const g1Order = await idOf(g1.newOrder({ symbol: 1, side: 'buy', price: 101, quantity: 1 }));
+  const g2Order = await idOf(g2.newOrder({ symbol: 1, side: 'sell', price: 200, quantity: 1 }));
   assert.is(f.engine.liveOrders, 3);
   const g2Ex = collect(g2);
   g1.close();
@@ -319,9 +348,9 @@ test('cancel-on-disconnect: the account\'s orders are cancelled when its last se
   await g2.logout();
   await until(() => f.logs.some((l) => l.event === 'cancel-on-disconnect'), 'cancel-on-disconnect');
   await until(() => f.engine.liveOrders === 1, 'the mass cancel');
-  assert.ok(f.engine.order(1), 'account 1 keeps its order');
-  assert.is(f.engine.order(2), undefined);
-  assert.is(f.engine.order(3), undefined);
+  assert.ok(f.engine.order(a1), 'account 1 keeps its order');
+  assert.is(f.engine.order(g1Order), undefined);
+  assert.is(f.engine.order(g2Order), undefined);
   assert.ok(f.logs.some((l) => l.event === 'disconnect' && l.account === 3 && l.reason === 'logout'));
   assert.is(g2Ex.length, 0);
 }));
@@ -330,22 +359,23 @@ test('QoS: a cancel overtakes new orders queued before it in the same read', wit
   const raw = await Raw.open(f);
   raw.login(1, 'alpha');
   await raw.loggedIn();
-  raw.out.command(P.MSG_NEW, sell(7, 100, 5)); // seq 2
+  raw.out.command(P.MSG_NEW, sell(0, 100, 5)); // seq 2
   raw.send();
   await until(() => raw.execs().length === 1, 'ack');
-  // One write: a NEW that would trade with order 7 (self-trades allowed), then a CANCEL of order 7.
-  raw.out.command(P.MSG_NEW, buy(8, 100, 5)); //  seq 3
-  raw.out.command(P.MSG_CANCEL, { symbol: 1, orderId: 7 }); // seq 4
+  const resting = raw.execs()[0].orderId;
+  // One write: a NEW that would trade with the resting order (self-trades allowed), then a CANCEL of it.
+  raw.out.command(P.MSG_NEW, buy(0, 100, 5)); //  seq 3
+  raw.out.command(P.MSG_CANCEL, { symbol: 1, orderId: resting }); // seq 4
   raw.send();
   await until(() => raw.execs().length === 3, 'cancel and ack');
   const [, first, second] = raw.execs();
   assert.is(first.type, L.EV_CANCELLED, 'the cancel ran first');
   assert.is(first.ref, 4);
-  assert.is(first.orderId, 7);
+  assert.is(first.orderId, resting);
   assert.is(second.type, L.EV_ACCEPTED);
   assert.is(second.ref, 3);
   assert.ok(first.seq < second.seq, 'engine sequence: cancel before the new order');
-  assert.is(f.engine.order(8)?.quantity, 5, 'no trade: the new order rests whole');
+  assert.is(f.engine.order(second.orderId)?.quantity, 5, 'no trade: the new order rests whole');
   assert.is(raw.execs().filter((e) => e.type === L.EV_TRADE).length, 0);
 }));
 
@@ -355,7 +385,7 @@ test('logout: the server answers LOGOUT and closes; executions iterator ends; ga
   const done = (async () => {
     for await (const e of a.executions()) seen.push(e);
   })();
-  await a.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 100, quantity: 1 });
+  await a.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 1 });
   let loggedOut = -1;
   a.on('logout', (reason: number) => (loggedOut = reason));
   await a.logout();

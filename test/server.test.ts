@@ -196,20 +196,23 @@ test('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recov
   const b = await connect(listening.port, 2);
   const ea = collect(a);
   const eb = collect(b);
-  const sell = await a.newOrder({ symbol: 1, orderId: 101, side: 'sell', price: 10_100, quantity: 5 });
+  // Order ids are the exchange's: each NEW order's id is its engine seq (1, 2, ...).
+  const sell = await a.newOrder({ symbol: 1, side: 'sell', price: 10_100, quantity: 5 });
   assert.is(type(sell), 'accepted');
   assert.is((sell as Execution).seq, 1, 'the first command has engine seq 1');
-  assert.is(type(await a.newOrder({ symbol: 1, orderId: 102, side: 'sell', price: 10_200, quantity: 3 })), 'accepted');
-  const buy = await b.newOrder({ symbol: 1, orderId: 201, side: 'buy', price: 10_100, quantity: 5 });
+  assert.is((sell as Execution).orderId, 1, 'and order id 1');
+  assert.is(type(await a.newOrder({ symbol: 1, side: 'sell', price: 10_200, quantity: 3 })), 'accepted'); // id 2
+  const buy = await b.newOrder({ symbol: 1, side: 'buy', price: 10_100, quantity: 5 });
   assert.is(type(buy), 'accepted');
-  assert.is(type(await b.newOrder({ symbol: 1, orderId: 202, side: 'buy', price: 9_000, quantity: 7 })), 'accepted');
-  const bad = await b.newOrder({ symbol: 1, orderId: 203, side: 'buy', price: 9_000, quantity: 0 });
+  assert.is((buy as Execution).orderId, 3);
+  assert.is(type(await b.newOrder({ symbol: 1, side: 'buy', price: 9_000, quantity: 7 })), 'accepted'); // id 4
+  const bad = await b.newOrder({ symbol: 1, side: 'buy', price: 9_000, quantity: 0 });
   assert.is(type(bad), 'rejected');
   await until(() => ea.some((e) => e.type === 'trade') && eb.some((e) => e.type === 'trade'), 'the fill on both sessions');
   const ta = ea.find((e) => e.type === 'trade') as Execution & { makerId: number; takerId: number; quantity: number; price: number };
   const tb = eb.find((e) => e.type === 'trade') as Execution & { makerId: number; takerId: number; quantity: number; price: number };
-  assert.equal([ta.makerId, ta.takerId, ta.quantity, ta.price], [101, 0, 5, 10_100], 'the maker sees its side only');
-  assert.equal([tb.makerId, tb.takerId, tb.quantity, tb.price], [0, 201, 5, 10_100], 'the taker sees its side only');
+  assert.equal([ta.makerId, ta.takerId, ta.quantity, ta.price], [1, 0, 5, 10_100], 'the maker sees its side only');
+  assert.equal([tb.makerId, tb.takerId, tb.quantity, tb.price], [0, 3, 5, 10_100], 'the taker sees its side only');
 
   const logouts: number[] = [];
   a.on('logout', (r: number) => logouts.push(r));
@@ -237,13 +240,14 @@ test('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recov
   assert.is(again.lastSeq, 5);
   const a2 = await connect(again.port, 1);
   const b2 = await connect(again.port, 2);
-  const c1 = await a2.newOrder({ symbol: 1, orderId: 103, side: 'sell', price: 10_300, quantity: 1 });
+  const c1 = await a2.newOrder({ symbol: 1, side: 'sell', price: 10_300, quantity: 1 });
   assert.is((c1 as Execution).seq, 6, 'the sequence continues after the recovered seq');
-  const x = await a2.cancel({ symbol: 1, orderId: 102 });
-  assert.is(type(x), 'cancelled', 'order 102 was still resting');
-  assert.is(type(await b2.cancel({ symbol: 1, orderId: 202 })), 'cancelled', 'order 202 was still resting');
-  const gone = await a2.cancel({ symbol: 1, orderId: 101 });
-  assert.is(type(gone), 'rejected', 'order 101 was filled before the restart');
+  assert.is((c1 as Execution).orderId, 6, 'and so do the order ids: none is handed out twice');
+  const x = await a2.cancel({ symbol: 1, orderId: 2 });
+  assert.is(type(x), 'cancelled', 'order 2 was still resting');
+  assert.is(type(await b2.cancel({ symbol: 1, orderId: 4 })), 'cancelled', 'order 4 was still resting');
+  const gone = await a2.cancel({ symbol: 1, orderId: 1 });
+  assert.is(type(gone), 'rejected', 'order 1 was filled before the restart');
   s.child.kill('SIGINT');
   const stopped2 = await s.event('stopped');
   assert.equal(await s.exited, { code: 0, signal: null });
@@ -280,8 +284,8 @@ test('in process: every execution reaches the client only once its command is fd
   watch(b);
   const replies: Promise<Reply>[] = [];
   for (let i = 0; i < 200; i++) {
-    replies.push(a.newOrder({ symbol: 1, orderId: 1000 + i, side: 'sell', price: 10_000 + (i % 5), quantity: 2 }));
-    replies.push(b.newOrder({ symbol: 1, orderId: 5000 + i, side: 'buy', price: 10_000 + (i % 7), quantity: 1 }));
+    replies.push(a.newOrder({ symbol: 1, side: 'sell', price: 10_000 + (i % 5), quantity: 2 }));
+    replies.push(b.newOrder({ symbol: 1, side: 'buy', price: 10_000 + (i % 7), quantity: 1 }));
     if (i % 10 === 9) await new Promise((r) => setImmediate(r)); // several batches
   }
   const got = await Promise.all(replies);
@@ -309,15 +313,14 @@ interface Ack { seq: number; orderId: number; command: string; account: number }
  * orders) and record every reply; once `minAcks` replies and 2 snapshots are in, the server gets
  * `signal` at an arbitrary moment. Returns the replies received before the connection ended.
  */
-async function loadThenSignal(s: Server, port: number, idBase: number, minAcks: number, signal: NodeJS.Signals): Promise<{ acks: Ack[]; logouts: number[] }> {
+async function loadThenSignal(s: Server, port: number, minAcks: number, signal: NodeJS.Signals): Promise<{ acks: Ack[]; logouts: number[] }> {
   const acks: Ack[] = [];
   const logouts: number[] = [];
   let killed = false;
-  const drive = async (account: number, firstId: number) => {
+  const drive = async (account: number) => {
     const c = await connect(port, account);
     c.on('logout', (reason: number) => logouts.push(reason));
     const live: number[] = [];
-    let id = firstId;
     let k = 0;
     const one = async () => {
       k++;
@@ -327,10 +330,10 @@ async function loadThenSignal(s: Server, port: number, idBase: number, minAcks: 
         orderId = live.splice((k * 7919) % live.length, 1)[0];
         r = await c.cancel({ symbol: 1, orderId });
       } else {
-        orderId = id++;
         const side = (k + account) % 2 === 0 ? 'buy' : 'sell';
         const price = side === 'buy' ? 50_015 - ((k * 37) % 40) : 49_985 + ((k * 37) % 40);
-        r = await c.newOrder({ symbol: 1, orderId, side, price, quantity: 1 + (k % 9) });
+        r = await c.newOrder({ symbol: 1, side, price, quantity: 1 + (k % 9) });
+        orderId = Number((r as Execution).orderId); // assigned by the exchange (0 on a session reject)
         if (r.type === 'accepted') live.push(orderId);
       }
       if (r.type === 'session-reject' || r.type === 'mass-cancel-ack') throw new Error(`unexpected ${r.type}`);
@@ -348,7 +351,7 @@ async function loadThenSignal(s: Server, port: number, idBase: number, minAcks: 
     };
     await Promise.all(Array.from({ length: 16 }, lane));
   };
-  const load = Promise.all([drive(1, idBase + 1_000_000), drive(2, idBase + 2_000_000)]);
+  const load = Promise.all([drive(1), drive(2)]);
   const snapshotsBefore = s.events.filter((e) => e.event === 'snapshot').length;
   await Promise.race([
     until(() => acks.length >= minAcks && s.events.filter((e) => e.event === 'snapshot').length >= snapshotsBefore + 2, 'load and snapshots'),
@@ -375,7 +378,7 @@ test('kill -9 under load (twice), then SIGTERM under load: every acknowledged co
   const acked: Ack[] = [];
   let s = startServer(data, args);
   let port = (await s.event('listening')).port as number;
-  acked.push(...(await loadThenSignal(s, port, 0, 1500, 'SIGKILL')).acks);
+  acked.push(...(await loadThenSignal(s, port, 1500, 'SIGKILL')).acks);
   for (let round = 1; round <= 2; round++) {
     const maxAcked = Math.max(...acked.map((x) => x.seq));
     s = startServer(data, args);
@@ -386,11 +389,11 @@ test('kill -9 under load (twice), then SIGTERM under load: every acknowledged co
     assert.is(rec.verification, 'full-replay', 'and was checked against a full replay');
     if (round === 1) {
       // Load again on the recovered book; kill again.
-      acked.push(...(await loadThenSignal(s, port, 10_000_000, 1500, 'SIGKILL')).acks);
+      acked.push(...(await loadThenSignal(s, port, 1500, 'SIGKILL')).acks);
       continue;
     }
     // Load again; SIGTERM: the batch in flight finishes, every session is logged out, exit 0.
-    const { acks, logouts } = await loadThenSignal(s, port, 20_000_000, 1500, 'SIGTERM');
+    const { acks, logouts } = await loadThenSignal(s, port, 1500, 'SIGTERM');
     acked.push(...acks);
     const stopped = s.events.find((e) => e.event === 'stopped')!;
     assert.ok(stopped, 'a stopped event');

@@ -3,8 +3,9 @@
 //   const c = await Client.connect({ port, account: 7, credential: 'secret' });
 //   c.on('exec', (e) => console.log(e));            // every execution of the account, or:
 //   for await (const e of c.executions()) ...
-//   const ack = await c.newOrder({ symbol: 1, orderId: 1, side: 'buy', price: 100, quantity: 5 });
-//   // ack.type: 'accepted' | 'rejected' (a reason) | 'session-reject' (throttled)
+//   const ack = await c.newOrder({ symbol: 1, side: 'buy', price: 100, quantity: 5, clientOrderId: 1 });
+//   // ack.type: 'accepted' | 'rejected' (a reason) | 'session-reject' (throttled);
+//   // ack.orderId: the id the exchange assigned (cancel and modify name it)
 //   await c.logout();
 //
 // Requests written in one turn of the event loop go out in one socket write. Heartbeats are sent
@@ -41,8 +42,9 @@ export interface MassCancelAck { type: 'mass-cancel-ack'; ref: number; symbol: n
 /** What a request's promise resolves with: its first execution (accepted / rejected / cancelled / modified), a mass cancel's end, or a session reject (throttled). */
 export type Reply = Execution | SessionRejectReply | MassCancelAck;
 
+/** A new order. Its order id is assigned by the exchange and comes back in the reply (`orderId`). */
 export interface NewOrderRequest {
-  symbol: number; orderId: number; side: Side; quantity: number;
+  symbol: number; side: Side; quantity: number;
   /** Limit price; market: the optional protection price. */
   price?: number;
   type?: OrderType; tif?: TimeInForce; postOnly?: boolean; stp?: SelfTradePrevention; clientOrderId?: number;
@@ -131,7 +133,7 @@ export class Client extends EventEmitter {
     let flags = o.postOnly ? L.FLAG_POST_ONLY : 0;
     if (market && o.price !== undefined) flags |= L.FLAG_PROTECTED;
     return this.request(P.MSG_NEW, false, {
-      symbol: o.symbol, orderId: o.orderId, side: codeOf(SIDES, o.side, 'side'), orderType,
+      symbol: o.symbol, orderId: 0, side: codeOf(SIDES, o.side, 'side'), orderType,
       tif: codeOf(TIFS, o.tif ?? (market ? 'ioc' : 'gtc'), 'tif'), stp: codeOf(STP_MODES, o.stp ?? 'none', 'stp'),
       flags, price: o.price ?? 0, quantity: o.quantity, clientOrderId: o.clientOrderId ?? 0,
     });

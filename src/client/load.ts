@@ -89,7 +89,6 @@ async function startGatewayChild(opts: LoadOptions): Promise<{ child: ChildProce
 interface Conn {
   client: Client;
   index: number;
-  nextOrderId: number;
   live: number[];
   interval: number; // ms between planned sends
   next: number; // planned time of the next send
@@ -116,14 +115,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     for (let i = 0; i < opts.connections; i++) {
       const client = await Client.connect({ host: opts.host, port, account: opts.accountBase + i, credential: opts.credential });
       client.on('error', () => {});
-      conns.push({ client, index: i, nextOrderId: (i + 1) * 2 ** 32 + 1, live: [], interval: (1000 * opts.connections) / opts.rate, next: 0 });
+      conns.push({ client, index: i, live: [], interval: (1000 * opts.connections) / opts.rate, next: 0 });
     }
     const start = performance.now() + 10;
     const measureFrom = start + opts.warmup * 1000;
     const end = measureFrom + opts.duration * 1000;
     conns.forEach((c, i) => (c.next = start + (c.interval * i) / conns.length)); // staggered
 
-    const onReply = (planned: number, sentAt: number, orderId: number, isNew: boolean, c: Conn) => (r: Reply) => {
+    const onReply = (planned: number, sentAt: number, isNew: boolean, c: Conn) => (r: Reply) => {
       const now = performance.now();
       if (planned >= measureFrom) {
         counts.replies++;
@@ -132,7 +131,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       }
       if (r.type === 'accepted') {
         counts.accepted++;
-        if (isNew) c.live.push(orderId);
+        if (isNew) c.live.push(Number(r.orderId)); // the id the exchange assigned
       } else if (r.type === 'rejected') rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
       else if (r.type === 'session-reject') counts.throttled++;
     };
@@ -140,18 +139,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       const now = performance.now();
       const u = random();
       let p: Promise<Reply>;
-      let orderId: number;
       let isNew = false;
       if ((u < pNew || c.live.length === 0) && c.live.length < 5000) {
-        orderId = c.nextOrderId++;
         isNew = true;
         const side = random() < 0.5 ? 'buy' : 'sell';
         const offset = 1 + Math.floor(random() * opts.spread);
         const price = side === 'buy' ? opts.mid - offset + (random() < 0.05 ? 2 * offset : 0) : opts.mid + offset - (random() < 0.05 ? 2 * offset : 0);
-        p = c.client.newOrder({ symbol: opts.symbol, orderId, side, price, quantity: 1 + Math.floor(random() * 10) });
+        p = c.client.newOrder({ symbol: opts.symbol, side, price, quantity: 1 + Math.floor(random() * 10) });
       } else {
         const k = Math.floor(random() * c.live.length);
-        orderId = c.live[k];
+        const orderId = c.live[k];
         if (u < pNew + pCancel || c.live.length >= 5000) {
           c.live[k] = c.live[c.live.length - 1];
           c.live.pop();
@@ -161,7 +158,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
         }
       }
       if (planned >= measureFrom) counts.sent++;
-      p.then(onReply(planned, now, orderId, isNew, c), () => planned >= measureFrom && counts.lost++);
+      p.then(onReply(planned, now, isNew, c), () => planned >= measureFrom && counts.lost++);
     };
 
     await new Promise<void>((resolve) => {

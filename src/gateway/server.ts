@@ -216,7 +216,8 @@ export class Gateway {
     this.onJournalError = options.onJournalError ?? ((err) => { throw err; });
     this.onDurableBatch = options.onDurableBatch;
     this.nextSeq = options.firstSeq ?? 1;
-    if (!Number.isSafeInteger(this.nextSeq) || this.nextSeq < 0) throw new RangeError('firstSeq must be a non-negative safe integer');
+    // >= 1: seqs are also the ids of the NEW orders, and an order id is positive.
+    if (!Number.isSafeInteger(this.nextSeq) || this.nextSeq < 1) throw new RangeError('firstSeq must be a positive safe integer');
     this.server = net.createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
   }
 
@@ -545,7 +546,14 @@ export class Gateway {
     const base = this.nextSeq;
     const st = this.staging;
     for (let i = 0; i < nc; i++) writeI64(st, i * L.CMD_SIZE + L.CMD_SEQ, base + i);
-    for (let j = 0; j < nn; j++) writeI64(st, (this.cap + j) * L.CMD_SIZE + L.CMD_SEQ, base + nc + j);
+    for (let j = 0; j < nn; j++) {
+      const at = (this.cap + j) * L.CMD_SIZE;
+      writeI64(st, at + L.CMD_SEQ, base + nc + j);
+      // Exchange-assigned ids: a NEW order's id is its engine seq. Unique for as long as the journal
+      // lasts (recovery replays the same seqs), so one account can neither collide with nor probe
+      // another's ids, and the id on the public L3 feed says nothing about who sent it.
+      if (st[at + L.CMD_TYPE] === L.CMD_NEW) writeI64(st, at + L.CMD_ORDER_ID, base + nc + j);
+    }
     this.massCount.fill(0, 0, nc);
     const w = this.sink.commands;
     const journal = this.journal;
