@@ -214,6 +214,25 @@ test('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recov
   assert.equal([ta.makerId, ta.takerId, ta.quantity, ta.price], [1, 0, 5, 10_100], 'the maker sees its side only');
   assert.equal([tb.makerId, tb.takerId, tb.quantity, tb.price], [0, 3, 5, 10_100], 'the taker sees its side only');
 
+  // The metrics endpoint counts what happened (5 commands, 2 resting orders, all durable).
+  assert.ok(listening.metricsPort > 0, 'the metrics port is in the listening event');
+  const scrape = await fetch(`http://127.0.0.1:${listening.metricsPort}/metrics`);
+  assert.is(scrape.status, 200);
+  assert.match(scrape.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await scrape.text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  assert.is(value('clob_gateway_commands_total'), 5);
+  assert.is(value('clob_gateway_sessions'), 2);
+  assert.is(value('clob_engine_resting_orders'), 2, 'the sell at 10_200 and the buy at 9_000 rest; the two at 10_100 filled');
+  assert.is(value('clob_journal_durable_seq'), 5);
+  assert.ok(value('clob_journal_commit_seconds_count') >= 1, 'commit latency observed');
+  assert.match(text, /^clob_journal_commit_seconds\{quantile="0\.99"\} \d/m);
+  assert.match(text, /^# TYPE clob_gateway_commands_total counter$/m);
+  const health = await fetch(`http://127.0.0.1:${listening.metricsPort}/healthz`);
+  assert.is(health.status, 200);
+  assert.is((await health.json() as { status: string; lastSeq: number }).lastSeq, 5);
+  assert.is((await fetch(`http://127.0.0.1:${listening.metricsPort}/nope`)).status, 404);
+
   const logouts: number[] = [];
   a.on('logout', (r: number) => logouts.push(r));
   b.on('logout', (r: number) => logouts.push(r));

@@ -27,6 +27,7 @@ import { jsonLog, silentLog } from '../gateway/log.js';
 import { demoAccounts } from '../gateway/run.js';
 import { ConfigError, DEMO_CREDENTIAL, engineFileOptions, engineJson, reviveConfig, stateKey, type ServerConfig } from './config.js';
 import { createMarketData, type MarketData } from './market-data.js';
+import { LatencySummary, ProcessMetrics, serveMetrics, type Metric, type MetricsEndpoint } from './metrics.js';
 
 export interface ServerIo {
   /** Lifecycle events, one JSON object per line (default: stdout). */
@@ -157,11 +158,20 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   let journalError: Error | undefined;
 
   const accounts = config.accounts ?? demoAccounts(config.demoAccounts, DEMO_CREDENTIAL);
+  // The gateway's commits, timed for the metrics: from a batch's commit() to its durability.
+  const commitLatency = new LatencySummary('clob_journal_commit_seconds', `Time from a batch's journal commit to its durability (${config.durability} mode): what every acknowledgement waits for.`);
+  const timedJournal = {
+    append: (records: Uint8Array, count: number, first: number) => journal.append(records, count, first),
+    commit: () => {
+      const t0 = performance.now();
+      return journal.commit().then((r) => (commitLatency.observeMs(performance.now() - t0), r));
+    },
+  };
   const gateway = new Gateway({
     engine, accounts, host: config.host, port: config.port, heartbeatMs: config.heartbeatMs, loginTimeoutMs: config.loginTimeoutMs,
     ratePerSecond: config.ratePerSecond, burst: config.burst, maxSessions: config.maxSessions,
     logger: config.quiet ? silentLog : jsonLog,
-    journal, firstSeq,
+    journal: timedJournal, firstSeq,
     onJournalError: (err) => {
       journalError = err;
       io.say(`FATAL: the journal failed (${err.message}): nothing after seq ${journal.writtenSeq} was acknowledged; stopping`);
@@ -176,6 +186,8 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   let snapshotAt = performance.now();
   let snapshotting: Promise<void> | undefined;
   let snapshotBuffer: Uint8Array | undefined;
+  let snapshotsTaken = 0;
+  const snapshotLatency = new LatencySummary('clob_snapshot_seconds', 'Time to take, write and fsync a snapshot.');
   const snapshot = (reason: string): Promise<void> => {
     if (snapshotting) return snapshotting;
     const seq = gateway.lastSeq; // between two batches: the engine has run exactly 1..seq
@@ -190,6 +202,8 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
       const info = await writeSnapshotBytes(dir, bytes, digest, seq);
       snapshotSeq = seq;
       snapshotAt = performance.now();
+      snapshotsTaken++;
+      snapshotLatency.observeMs(snapshotAt - t0);
       const removed = await pruneSnapshots(dir, config.snapshotKeep);
       io.event({ event: 'snapshot', reason, seq, digest: hex(digest), bytes: info.bytes, takeMs: Math.round(takenMs), totalMs: Math.round(performance.now() - t0), pruned: removed.length });
     })().catch((e: Error) => io.say(`warning: snapshot at seq ${seq} failed: ${e.message}`)).finally(() => (snapshotting = undefined));
@@ -202,6 +216,9 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     else if (config.snapshotSeconds > 0 && gateway.lastSeq !== snapshotSeq && performance.now() - snapshotAt >= config.snapshotSeconds * 1000) void snapshot('interval');
   }, 200);
   snapshotTimer.unref();
+
+  const processMetrics = new ProcessMetrics();
+  let metrics: MetricsEndpoint | undefined; // listening once the gateway is
 
   // ---- stopping -------------------------------------------------------------------------------
   const stop = (reason = 'stop'): Promise<number> => {
@@ -221,6 +238,8 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
         }
       }
       if (marketData) await marketData.close().catch((e: Error) => io.say(`warning: market data close: ${e.message}`));
+      await metrics?.close();
+      processMetrics.close();
       if (journalError) code = 1;
       const digest = hex(engine.digest());
       io.event({ event: 'stopped', reason, lastSeq: gateway.lastSeq, digest, liveOrders: engine.liveOrders, code });
@@ -240,6 +259,47 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     await journal.close();
     const err = e as NodeJS.ErrnoException;
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
+  }
+
+  // ---- metrics ----------------------------------------------------------------------------------
+  const collect = (): Metric[] => {
+    const st = gateway.stats;
+    const counter = (name: string, help: string, value: number): Metric => ({ name, help, type: 'counter', value });
+    const gauge = (name: string, help: string, value: number): Metric => ({ name, help, type: 'gauge', value });
+    return [
+      gauge('clob_gateway_sessions', 'Logged-in order-entry sessions.', st.sessions),
+      counter('clob_gateway_connections_total', 'Order-entry connections accepted.', st.connections),
+      counter('clob_gateway_frames_in_total', 'Frames received from clients.', st.framesIn),
+      counter('clob_gateway_bytes_in_total', 'Bytes received from clients.', st.bytesIn),
+      counter('clob_gateway_batches_total', 'Batches run by the engine.', st.batches),
+      counter('clob_gateway_commands_total', 'Commands sequenced, journaled and run.', st.commands),
+      counter('clob_gateway_execs_out_total', 'Execution reports sent to sessions.', st.execsOut),
+      counter('clob_gateway_writes_total', 'Socket writes to sessions.', st.writes),
+      counter('clob_gateway_throttled_total', 'Order messages rejected by the rate limit.', st.throttled),
+      counter('clob_gateway_session_rejects_total', 'Fatal session rejects (bad frames, bad seq, timeouts).', st.sessionRejects),
+      gauge('clob_sequence_last', 'Engine seq of the last command run.', gateway.lastSeq),
+      gauge('clob_journal_written_seq', 'Last seq written to the journal.', journal.writtenSeq),
+      gauge('clob_journal_durable_seq', `Last seq durable in the journal (${config.durability} mode).`, journal.durableSeq),
+      commitLatency.metric(),
+      gauge('clob_engine_resting_orders', 'Orders resting in the books.', engine.liveOrders),
+      gauge('clob_engine_order_capacity', 'Order slots of the engine (maxOrders).', engine.maxOrders),
+      counter('clob_snapshots_total', 'Snapshots written since start.', snapshotsTaken),
+      gauge('clob_snapshot_last_seq', 'Seq of the newest snapshot (-1: none).', snapshotSeq),
+      snapshotLatency.metric(),
+      ...processMetrics.metrics(),
+    ];
+  };
+  if (config.metrics) {
+    const metricsPort = config.metricsPort >= 0 ? config.metricsPort : config.port === 0 ? 0 : port + 3;
+    try {
+      metrics = await serveMetrics(config.host, metricsPort, collect, () => ({
+        ok: !stopping && !journalError,
+        detail: { lastSeq: gateway.lastSeq, durableSeq: journal.durableSeq, sessions: gateway.stats.sessions, stopping: stopping !== undefined, journalError: journalError?.message ?? null },
+      }));
+    } catch (e) {
+      await stop('metrics-listen-failed');
+      throw new Error(`the metrics endpoint cannot listen on ${config.host}:${metricsPort}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (set --metrics-port, or --metrics no)`);
+    }
   }
 
   if (signals) {
@@ -263,10 +323,11 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   }
   io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md); data in ${dir} (durability ${config.durability}); `
     + `${feed ? `market data on ${config.host}:${feed.tcpPort} (TCP)${config.mdUdpPort ? ` and UDP to ${config.host}:${config.mdUdpPort}` : ''}; ` : ''}`
+    + `${metrics ? `metrics on http://${config.host}:${metrics.port}/metrics; ` : ''}`
     + `engine ${config.build} build, ${engine.maxOrders} order slots, ${config.engineFromFile ? 'symbols from the config file' : 'demo symbols 1, 2, 3'}; next seq ${gateway.lastSeq + 1}`);
   io.event({
     event: 'listening', host: config.host, port, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
-    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid, marketDataPort: feed?.tcpPort ?? null,
+    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid, marketDataPort: feed?.tcpPort ?? null, metricsPort: metrics?.port ?? null,
   });
 
   return { gateway, engine, journal, port, stop, stopped };
