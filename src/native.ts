@@ -118,7 +118,7 @@ export interface NativeAddon {
   monotonicNs(): number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Loading
