@@ -932,10 +932,35 @@ class UringServer : public Napi::ObjectWrap<UringServer> {
            enters_ = 0, deliveries_ = 0;
 };
 
+// uringProbe(): whether this process can use what UringServer needs (io_uring_setup, NODROP and
+// FAST_POLL, a provided-buffer ring): undefined if so, else the reason. Sets up and drops a tiny ring.
+Napi::Value UringProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  io_uring_params p;
+  memset(&p, 0, sizeof p);
+  int fd = SysSetup(2, &p);
+  if (fd < 0) return Napi::String::New(env, std::string("io_uring_setup: ") + strerror(errno));
+  std::string reason;
+  void* ring = MAP_FAILED;
+  if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_FAST_POLL)) reason = "io_uring lacks NODROP/FAST_POLL (kernel older than 5.7)";
+  else if ((ring = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) reason = "mmap failed";
+  else {
+    io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof reg);
+    reg.ring_addr = reinterpret_cast<uint64_t>(ring);
+    reg.ring_entries = 1;
+    if (SysRegister(fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0) reason = std::string("io_uring_register(PBUF_RING) (Linux 5.19+): ") + strerror(errno);
+  }
+  close(fd);
+  if (ring != MAP_FAILED) munmap(ring, 4096);
+  return reason.empty() ? env.Undefined() : Napi::String::New(env, reason);
+}
+
 }  // namespace
 
 void InitUringServer(Napi::Env env, Napi::Object exports) {
   exports.Set("UringServer", UringServer::Define(env));
+  exports.Set("uringProbe", Napi::Function::New(env, UringProbe, "uringProbe"));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("ENTRY_INTS", kEntryInts);
   layout.Set("KIND", kFieldKind);
