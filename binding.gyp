@@ -1,6 +1,6 @@
 {
   # The optional native helper (docs/NATIVE.md). Linux only: it reads /sys and /proc and calls
-  # sched_setaffinity, mbind and rdtsc. Built by `npm install`; the engine runs without it.
+  # sched_setaffinity, mbind, rdtsc and io_uring. Built by `npm install`; the engine runs without it.
   "targets": [
     {
       "target_name": "clob_native",
@@ -9,7 +9,8 @@
         "native/topology.cc",
         "native/affinity.cc",
         "native/tsc_clock.cc",
-        "native/mempolicy.cc"
+        "native/mempolicy.cc",
+        "native/uring_server.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -30,7 +31,8 @@
             "native/topology.cc",
             "native/affinity.cc",
             "native/tsc_clock.cc",
-            "native/mempolicy.cc"
+            "native/mempolicy.cc",
+            "native/uring_server.cc"
           ],
           "actions": [{
             "action_name": "linux_only",

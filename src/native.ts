@@ -94,6 +94,68 @@ export interface TscCalibration {
   kernelClocksource: string;
 }
 
+/** The completion table of UringServer: ENTRY_INTS int32 per entry, fields and kinds (native/uring_server.cc is their one definition). */
+export interface UringLayout {
+  readonly ENTRY_INTS: number;
+  readonly KIND: number;
+  readonly CONN: number;
+  readonly A: number;
+  readonly B: number;
+  /** CONN: a new connection. */
+  readonly ACCEPT: number;
+  /** CONN; A: byte offset of the bytes in the region; B: their length. Valid only during the callback. */
+  readonly DATA: number;
+  /** CONN; A: errno (0: orderly close). The id is free from here on. */
+  readonly CLOSED: number;
+  /** The listener and every connection are closed and the ring is released. */
+  readonly SERVER_CLOSED: number;
+  /** A: errno of a failed accept; B: 1 when refused for the connection limit. */
+  readonly ACCEPT_ERROR: number;
+}
+
+export interface UringServerOptions {
+  host: string;
+  port: number;
+  backlog?: number;
+  /** Receive slots: region.byteLength / slotBytes must be a power of two (1..32768). A view of shared memory. */
+  region: Uint8Array;
+  slotBytes: number;
+  /** The completion table the server fills before each onCompletions call. */
+  completions: Int32Array;
+  /** Called once per batch of completions with the number of entries in the table. */
+  onCompletions(count: number): void;
+  /** Default 4096, at most 65536. */
+  maxConnections?: number;
+  /** Submission queue size; default 256. */
+  sqEntries?: number;
+}
+
+export interface UringServerStats {
+  connections: number; accepted: number; refused: number; recvs: number; bytesIn: number; sends: number; shortSends: number;
+  bytesOut: number; noBuffers: number; enters: number; deliveries: number; slots: number; slotBytes: number;
+}
+
+/** native/uring_server.cc (docs/NATIVE.md). The constructor throws an Error with `stage` 'uring' (io_uring unusable) or 'socket' (bind/listen; `code` e.g. EADDRINUSE). */
+export interface UringServer {
+  readonly port: number;
+  readonly stats: UringServerStats;
+  /** Copies bytes[0, length) to send; returns the bytes waiting to be sent on the connection, or -1 if it is not open. */
+  send(conn: number, bytes: Uint8Array, length: number): number;
+  /** One io_uring_enter for every send prepared since the last. */
+  submit(): void;
+  buffered(conn: number): number;
+  /** Send what is queued, then FIN; CLOSED follows once the peer closed its side. */
+  end(conn: number): void;
+  /** Close now, dropping unsent bytes; CLOSED follows. */
+  destroy(conn: number): void;
+  pause(conn: number): void;
+  resume(conn: number): void;
+  /** "ip:port" of the peer. */
+  remote(conn: number): string;
+  /** Stop accepting; SERVER_CLOSED follows once every connection closed. */
+  close(): void;
+}
+
 export interface NativeAddon {
   /** Bumped whenever the C++ exports change; a stale build is refused. */
   readonly abiVersion: number;
@@ -116,9 +178,14 @@ export interface NativeAddon {
   tscNow(): number;
   /** clock_gettime(CLOCK_MONOTONIC) in nanoseconds, as a double. */
   monotonicNs(): number;
+  /** Whether UringServer can work in this process: undefined if so, else why not (sets up and drops a tiny ring). */
+  uringProbe(): string | undefined;
+  /** A TCP server on io_uring (native/uring_server.cc). */
+  UringServer: new (options: UringServerOptions) => UringServer;
+  readonly uringLayout: UringLayout;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Loading

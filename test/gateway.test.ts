@@ -1,8 +1,9 @@
 // End-to-end tests of the order-entry gateway (src/gateway/server.ts) and client (src/client/client.ts)
 // over loopback, on an ephemeral port, with an in-process Engine. Each test starts its own engine and
 // gateway and closes every socket and the server at its end. No timed assertions: waits only guard
-// against hangs.
-import { test } from 'uvu';
+// against hangs. Every test runs on both I/O paths (io: 'net' and io: 'uring'; the uring suite is
+// skipped, with a printed line, where the native helper or io_uring is missing).
+import { testOnEveryIo } from './support/io-paths.js';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { Engine } from '../src/engine.js';
@@ -16,6 +17,7 @@ import * as P from '../assembly/protocol-layout.js';
 import * as L from '../assembly/layout.js';
 
 const HANG_GUARD_MS = 10_000;
+const test = testOnEveryIo('gateway.test.ts');
 
 const ACCOUNTS = [
   { account: 1, credential: 'alpha' },
@@ -29,8 +31,9 @@ interface Fixture { engine: Engine; gateway: Gateway; port: number; logs: Gatewa
 async function start(): Promise<Fixture> {
   const engine = new Engine({ maxOrders: 1000, maxSymbols: 4, ladderTicks: 20_000, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 10_000 }] });
   const logs: GatewayLogRecord[] = [];
-  const gateway = new Gateway({ engine, accounts: ACCOUNTS, logger: (r) => logs.push(r), heartbeatMs: 5000 });
+  const gateway = new Gateway({ engine, accounts: ACCOUNTS, logger: (r) => logs.push(r), heartbeatMs: 5000, io: test.io });
   const port = await gateway.listen();
+  assert.is(gateway.io, test.io, 'the gateway listens on the requested I/O path');
   return { engine, gateway, port, logs, closers: [] };
 }
 

@@ -18,8 +18,11 @@ import type { DurableBatch } from '../src/server/market-data.js';
 import { DEFAULT_OPTIONS } from '../src/stdio-server.js';
 import type { EngineOptions } from '../src/engine.js';
 import * as L from '../assembly/layout.js';
+import { testOnEveryIo } from './support/io-paths.js';
 
 const HANG_GUARD_MS = 20_000;
+/** The end-to-end tests run once per I/O path (`clob start --io net` and `--io uring`). */
+const ioTest = testOnEveryIo('server.test.ts');
 const ROOT = new URL('..', import.meta.url).pathname;
 
 const children = new Set<ChildProcess>();
@@ -88,7 +91,7 @@ function spawnCli(args: string[], env: Record<string, string> = {}): Server {
 }
 
 function startServer(dir: string, extra: string[] = []): Server {
-  return spawnCli(['--port', '0', '--data-dir', dir, '--quiet', ...extra]);
+  return spawnCli(['--port', '0', '--data-dir', dir, '--quiet', '--io', ioTest.io, ...extra]);
 }
 
 async function connect(port: number, account: number): Promise<Client> {
@@ -114,12 +117,14 @@ function collect(c: Client): Execution[] {
 
 const type = (r: Reply) => r.type;
 
-test.after(async () => {
+async function cleanUp(): Promise<void> {
   for (const c of clients) c.close();
   for (const s of inProcessServers) await s.stop();
   for (const child of children) child.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+}
+test.after(cleanUp);
+ioTest.after(cleanUp);
 
 // ---- configuration ------------------------------------------------------------------------------
 
@@ -137,7 +142,7 @@ test('config precedence: flag > env > file > default; every source is checked', 
   assert.equal([c.sources.port, c.sources.durability, c.sources.snapshotKeep, c.sources.snapshotEvery], ['flag', 'env', 'file', 'default']);
   assert.equal(c.engine.symbols, DEFAULT_OPTIONS.symbols);
   const d = resolveConfig({}, {});
-  assert.equal([d.host, d.port, d.durability, d.build, d.accounts], ['127.0.0.1', 7070, 'fsync', 'release', undefined]);
+  assert.equal([d.host, d.port, d.durability, d.build, d.accounts, d.io], ['127.0.0.1', 7070, 'fsync', 'release', undefined, 'auto']);
   assert.throws(() => resolveConfig({ port: '70000' }, {}), (e: Error) => e instanceof ConfigError && /--port must be an integer from 0 to 65535; got "70000"/.test(e.message));
   assert.throws(() => resolveConfig({}, { CLOB_DURABILITY: 'maybe' }), (e: Error) => e instanceof ConfigError && /CLOB_DURABILITY must be one of fsync, async, none/.test(e.message));
 });
@@ -154,6 +159,8 @@ test('bad config and bad flag values: one clear line on stderr, exit code 2', as
   const inProcess: [Record<string, unknown>, Record<string, string>, RegExp][] = [
     [{ port: 'seventy' }, {}, /^--port must be an integer from 0 to 65535; got "seventy"$/],
     [{ durability: 'maybe' }, {}, /^--durability must be one of fsync, async, none; got "maybe"$/],
+    [{ io: 'epoll' }, {}, /^--io must be one of auto, uring, net; got "epoll"$/],
+    [{}, { CLOB_IO: 'epoll' }, /^environment variable CLOB_IO must be one of auto, uring, net/],
     [{}, { CLOB_PORT: '-1' }, /^environment variable CLOB_PORT must be an integer/],
     [{ config: unknownKey }, {}, /unknown key "prot"/],
     [{ config: badValue }, {}, /"snapshotEvery" must be an integer from 0/],
@@ -185,10 +192,11 @@ test('bad config and bad flag values: one clear line on stderr, exit code 2', as
 
 // ---- end to end ---------------------------------------------------------------------------------
 
-test('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recovers the same digest with the orders still resting', async () => {
+ioTest('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recovers the same digest with the orders still resting', async () => {
   const dir = tempDir();
   let s = startServer(dir);
   const listening = await s.event('listening');
+  assert.is(listening.io, ioTest.io, 'clob start --io chose that path');
   assert.is(listening.lastSeq, 0, 'a fresh data directory starts at seq 1');
   assert.ok(existsSync(join(dir, 'engine.json')), 'engine.json is written for clob replay');
 
@@ -274,13 +282,13 @@ test('login, acks, a cross fills both sessions; SIGTERM exits 0; a restart recov
   assert.is(stopped2.liveOrders, 1);
 });
 
-test('in process: every execution reaches the client only once its command is fdatasynced; the market data hook gets each durable batch in seq order', async () => {
+ioTest('in process: every execution reaches the client only once its command is fdatasynced; the market data hook gets each durable batch in seq order', async () => {
   const dir = tempDir();
   const io: ServerIo = { event: () => {}, say: () => {} };
   const batches: DurableBatch[] = [];
   let running: Awaited<ReturnType<typeof startInProcess>> | undefined;
   const hookLate: string[] = [];
-  const server = await startInProcess(resolveConfig({ port: '0', dataDir: dir, quiet: true, snapshotEvery: '50' }, {}), io, {
+  const server = await startInProcess(resolveConfig({ port: '0', dataDir: dir, quiet: true, snapshotEvery: '50', io: ioTest.io }, {}), io, {
     signals: false,
     marketData: {
       onBatch: (b) => {
@@ -386,7 +394,7 @@ async function loadThenSignal(s: Server, port: number, minAcks: number, signal: 
   return { acks: acks.slice(), logouts };
 }
 
-test('kill -9 under load (twice), then SIGTERM under load: every acknowledged command is in the recovered journal; digests = full replay', async () => {
+ioTest('kill -9 under load (twice), then SIGTERM under load: every acknowledged command is in the recovered journal; digests = full replay', async () => {
   const dir = tempDir();
   // A small engine so that the snapshots taken during the load are quick.
   const config = join(dir, 'clob.json');
@@ -443,3 +451,4 @@ test('kill -9 under load (twice), then SIGTERM under load: every acknowledged co
 });
 
 test.run();
+ioTest.run();

@@ -33,6 +33,8 @@ export interface LoadOptions {
   spread: number;
   seed: number;
   json?: string;
+  /** The started gateway's I/O path (auto, uring, net); default auto. */
+  io?: string;
 }
 
 export interface LoadReport {
@@ -71,7 +73,7 @@ async function startGatewayChild(opts: LoadOptions): Promise<{ child: ChildProce
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const main = fileURLToPath(new URL(`../gateway/main${ext}`, here));
   const accounts = Array.from({ length: opts.connections }, (_, i) => ({ account: opts.accountBase + i, credential: opts.credential }));
-  const config = { host: '127.0.0.1', port: 0, accounts, log: false, heartbeatMs: 1000 };
+  const config = { host: '127.0.0.1', port: 0, accounts, log: false, heartbeatMs: 1000, io: opts.io ?? 'auto' };
   const child = spawn(process.execPath, [...process.execArgv, main, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {

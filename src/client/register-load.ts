@@ -1,7 +1,8 @@
 // `clob load`: open-loop load against the order-entry gateway (src/client/load.ts). src/cli.ts calls
 // registerLoadCommand(program).
 import { Command } from 'commander';
-import { integer, number } from '../cli-args.js';
+import { integer, number, choice } from '../cli-args.js';
+import { IO_CHOICES } from '../gateway/transport.js';
 
 export function registerLoadCommand(program: Command): void {
   program
@@ -21,6 +22,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--spread <ticks>', 'limit prices within mid +- this', integer('--spread', 1), 50)
     .option('--seed <n>', 'order stream seed', integer('--seed', 0), 1)
     .option('--json <file>', 'also write the report as JSON')
+    .option('--io <path>', 'I/O path of the started gateway (without --port): auto, uring or net', choice('--io', IO_CHOICES), 'auto')
     .action(async (opts) => {
       const { runLoadCommand } = await import('./load.js');
       await runLoadCommand(opts);

@@ -3,8 +3,9 @@
 import { Command } from 'commander';
 import { integer, choice } from '../cli-args.js';
 import { CORE_BUILDS, type CoreBuild } from '../core.js';
+import { IO_CHOICES, type IoChoice } from './transport.js';
 
-interface GatewayCliOptions { config?: string; host: string; port: number; heartbeatMs: number; demoAccounts: number; build: string; quiet?: boolean }
+interface GatewayCliOptions { config?: string; host: string; port: number; io: string; heartbeatMs: number; demoAccounts: number; build: string; quiet?: boolean }
 
 export function registerGatewayCommand(program: Command): void {
   program
@@ -13,6 +14,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--config <file>', 'JSON: { "accounts": [{ account, credential, cancelOnDisconnect?, ratePerSecond?, burst?, maxSessions? }], "engine": { symbols, maxOrders, ... }, heartbeatMs?, ratePerSecond?, burst? }')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port, printed on stdout)', integer('--port', 0, 65535), 7070)
+    .option('--io <path>', 'order-entry I/O: uring (io_uring, native helper), net (node:net), auto (uring where it works, else net)', choice('--io', IO_CHOICES), 'auto')
     .option('--heartbeat-ms <ms>', 'heartbeat interval', integer('--heartbeat-ms', 1, 3_600_000), 1000)
     .option('--demo-accounts <n>', 'without --config: accounts 1..n, credential "demo" (for local testing only)', integer('--demo-accounts', 1, 100_000), 16)
     .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')
@@ -24,7 +26,7 @@ export function registerGatewayCommand(program: Command): void {
       if (!file) process.stderr.write(`clob gateway: no --config: demo accounts 1..${opts.demoAccounts}, credential "demo"\n`);
       await runGatewayProcess({
         heartbeatMs: opts.heartbeatMs, ...(file ?? {}), accounts: file?.accounts ?? demoAccounts(opts.demoAccounts, 'demo'),
-        host: opts.host, port: opts.port, build: opts.build as CoreBuild, log: !opts.quiet,
+        host: opts.host, port: opts.port, io: opts.io as IoChoice, build: opts.build as CoreBuild, log: !opts.quiet,
       });
     });
 }

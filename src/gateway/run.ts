@@ -26,7 +26,7 @@ export async function runGatewayProcess(config: GatewayProcessConfig): Promise<G
   const engine = new Engine({ ...DEFAULT_OPTIONS, ...config.engine, build: config.build ?? config.engine?.build ?? 'release' });
   const gateway = new Gateway({ ...config, engine, logger: config.log === false ? silentLog : jsonLog });
   const port = await gateway.listen();
-  process.stdout.write(`${JSON.stringify({ event: 'listening', host: config.host ?? '127.0.0.1', port })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', host: config.host ?? '127.0.0.1', port, io: gateway.io })}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -1,6 +1,6 @@
-// The order-entry gateway on node:net: TCP sessions in front of one engine (docs/PROTOCOL.md).
+// The order-entry gateway: TCP sessions in front of one engine (docs/PROTOCOL.md).
 //
-//   socket 'data' --> session: FrameDecoder --> seq check, login, heartbeat, throttle
+//   transport data --> session: FrameDecoder --> seq check, login, heartbeat, throttle
 //                                  |  order frames: body (the core's command record) copied into
 //                                  v  the staging area; type, account, seq and timestamp overwritten
 //                staging: [ cancels | new orders/modifies ]   (cancels and mass cancels first)
@@ -9,10 +9,11 @@
 //                engine.commands.append(cancels) + append(news), engine.run(route)   ONE batch
 //                                  |  route: each event record -> EXEC frames in the owning sessions'
 //                                  v  writers (a trade to the maker's and the taker's sessions)
-//                one socket.write per session per batch
+//                one write per session per batch, then transport.flush() (io_uring: one submit)
 //
-// The transport is a thin shell (acceptSocket/onBytes/onClosed): the io_uring path can feed the
-// same session logic; `sink` is the part the sharded pipeline replaces (engine now, a ring later).
+// The transport (transport.ts) is chosen by the `io` option (choose-io.ts): node:net, or the native
+// helper's io_uring server; both feed the same session logic through accept/data/closed.
+// `sink` is the part the sharded pipeline replaces (engine now, a ring later).
 //
 // With a `journal` (clob start, src/server/): each batch's records get their engine seqs, are
 // appended to the journal, run, and routed into the sessions' writers as usual; then
@@ -21,7 +22,6 @@
 // nothing is acknowledged before it is durable. Batches pipeline (the engine runs batch k+1 while
 // batch k's fdatasync is in flight; the journal groups their commits). `onDurableBatch` receives
 // each batch's event records once durable, in seq order (the market data hook).
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as P from '../../assembly/protocol-layout.js';
 import * as L from '../../assembly/layout.js';
@@ -32,6 +32,10 @@ import {
 } from '../protocol/codec.js';
 import { AccountConfig, ResolvedAccount, resolveAccounts } from './config.js';
 import { GatewayLogger, jsonLog } from './log.js';
+import type { Connection, ConnectionHandler, IoChoice, IoKind, Transport } from './transport.js';
+import { IO_CHOICES } from './transport.js';
+import { openTransport } from './choose-io.js';
+import type { UringTransportOptions } from './uring-transport.js';
 
 /** What the gateway needs of an engine: the batch path (an Engine fits). */
 export interface OrderSink {
@@ -86,6 +90,10 @@ export interface GatewayOptions {
   batchSize?: number;
   /** Structured log lines (default: JSON lines on stderr). */
   logger?: GatewayLogger;
+  /** The I/O path: 'uring' (the native helper's io_uring server), 'net' (node:net), or 'auto' (default): uring where it works, else net; the 'listening' log line says which and why. */
+  io?: IoChoice;
+  /** io_uring path: receive slots, connection limit (see UringTransportOptions). */
+  uring?: UringTransportOptions;
 }
 
 export interface GatewayStats {
@@ -129,7 +137,7 @@ class Session {
   /** Journal mode: out of routing (CLOSED), the socket ends once the held output is released. */
   endAfterRelease = false;
 
-  constructor(readonly id: number, readonly socket: net.Socket, readonly remote: string, now: number) {
+  constructor(readonly id: number, readonly conn: Connection, readonly remote: string, now: number) {
     this.lastReceived = now;
     this.lastSent = now;
   }
@@ -144,7 +152,9 @@ export class Gateway {
   readonly heartbeatMs: number;
   private readonly loginTimeoutMs: number;
   private readonly maxOutboundBytes: number;
-  private readonly server: net.Server;
+  private readonly ioChoice: IoChoice;
+  private readonly uringOptions: UringTransportOptions | undefined;
+  private transport: Transport | undefined;
   private readonly sessions = new Set<Session>();
   private readonly byAccount = new Map<number, Session[]>();
   private nextSessionId = 1;
@@ -218,28 +228,36 @@ export class Gateway {
     this.nextSeq = options.firstSeq ?? 1;
     // >= 1: seqs are also the ids of the NEW orders, and an order id is positive.
     if (!Number.isSafeInteger(this.nextSeq) || this.nextSeq < 1) throw new RangeError('firstSeq must be a positive safe integer');
-    this.server = net.createServer({ noDelay: true }, (socket) => this.acceptSocket(socket));
+    this.ioChoice = options.io ?? 'auto';
+    if (!IO_CHOICES.includes(this.ioChoice)) throw new RangeError(`io must be one of ${IO_CHOICES.join(', ')}; got ${String(options.io)}`);
+    this.uringOptions = options.uring;
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.requestedPort, this.host, () => {
-        this.server.off('error', reject);
-        this.server.on('error', (err) => this.log({ level: 'warn', event: 'server-error', reason: String(err) }));
-        const tick = Math.max(1, Math.min(this.heartbeatMs >> 1, this.loginTimeoutMs >> 1, 1000));
-        this.timer = setInterval(() => this.onTimer(), tick);
-        this.timer.unref();
-        this.log({ level: 'info', event: 'listening', host: this.host, port: this.port });
-        resolve(this.port);
-      });
-    });
+  /** Starts listening (on the path the `io` option chooses); resolves with the bound port. */
+  async listen(): Promise<number> {
+    const { transport, reason } = await openTransport(
+      this.ioChoice, this.host, this.requestedPort, (conn) => this.accept(conn),
+      (err) => this.log({ level: 'warn', event: 'server-error', reason: err.message }), this.uringOptions,
+    );
+    this.transport = transport;
+    this.ioReason = reason;
+    const tick = Math.max(1, Math.min(this.heartbeatMs >> 1, this.loginTimeoutMs >> 1, 1000));
+    this.timer = setInterval(() => this.onTimer(), tick);
+    this.timer.unref();
+    this.log({ level: 'info', event: 'listening', host: this.host, port: this.port, io: transport.kind, ioReason: reason });
+    return this.port;
   }
 
   get port(): number {
-    const a = this.server.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return this.transport?.port ?? 0;
+  }
+
+  /** Why the I/O path in use was chosen (the 'listening' log line says it too). */
+  ioReason = '';
+
+  /** The I/O path in use ('uring' or 'net'); undefined before listen() resolved. */
+  get io(): IoKind | undefined {
+    return this.transport?.kind;
   }
 
   /** The engine seq of the last command sequenced and run (firstSeq - 1 before any). */
@@ -263,9 +281,9 @@ export class Gateway {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.timer) clearInterval(this.timer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.transport ? this.transport.close() : Promise.resolve();
     if (this.journal) {
-      for (const s of this.sessions) s.socket.pause();
+      for (const s of this.sessions) s.conn.pause();
       this.flush(); // the frames already read: the last batch
       await this.drainJournal();
     }
@@ -284,7 +302,8 @@ export class Gateway {
         await this.drainJournal();
       }
     }
-    for (const s of this.sessions) s.socket.destroySoon();
+    for (const s of this.sessions) s.conn.end();
+    this.transport?.flush();
     await closed;
     this.log({ level: 'info', event: 'closed' });
   }
@@ -296,22 +315,22 @@ export class Gateway {
 
   // ---- transport ------------------------------------------------------------------------------
 
-  private acceptSocket(socket: net.Socket): void {
+  private accept(conn: Connection): ConnectionHandler {
     const now = performance.now();
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const s = new Session(this.nextSessionId++, socket, remote, now);
+    const s = new Session(this.nextSessionId++, conn, conn.remote, now);
     this.sessions.add(s);
     this.stats.connections++;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onBytes(s, chunk));
-    socket.on('error', (err: Error) => {
-      if (!s.endReason) s.endReason = `socket-error: ${(err as NodeJS.ErrnoException).code ?? err.message}`;
-    });
-    socket.on('close', () => this.onClosed(s));
-    if (this.shuttingDown) socket.destroy();
+    if (this.shuttingDown) conn.destroy();
+    return {
+      data: (buf, start, end) => this.onBytes(s, buf, start, end),
+      closed: (error) => {
+        if (error !== undefined && !s.endReason) s.endReason = `socket-error: ${error}`;
+        this.onClosed(s);
+      },
+    };
   }
 
-  private onBytes(s: Session, chunk: Buffer): void {
+  private onBytes(s: Session, buf: Uint8Array, start: number, end: number): void {
     if (s.state >= CLOSING) return; // after a fatal reject or logout, the rest is ignored
     if (this.shuttingDown && this.journal) return; // shutting down: no new frames
     const now = performance.now();
@@ -320,9 +339,9 @@ export class Gateway {
       this.readStamp = Math.round((performance.timeOrigin + now) * 1000); // µs since the epoch
     }
     s.lastReceived = now;
-    this.stats.bytesIn += chunk.length;
+    this.stats.bytesIn += end - start;
     try {
-      this.decode(s, chunk, now);
+      this.decode(s, buf, start, end, now);
     } catch (err) {
       // Cannot happen by design; if it does, only this session pays.
       this.fatal(s, 0, 0, 0, 0, `internal-error: ${(err as Error).message}`);
@@ -330,9 +349,9 @@ export class Gateway {
     this.scheduleFlush();
   }
 
-  private decode(s: Session, chunk: Buffer, now: number): void {
+  private decode(s: Session, buf: Uint8Array, start: number, end: number, now: number): void {
     const d = s.decoder;
-    d.feed(chunk);
+    d.feed(buf, start, end);
     for (;;) {
       const type = d.next();
       if (type === NEED_MORE) return;
@@ -626,19 +645,17 @@ export class Gateway {
     return h.length === 0 ? s.out.length : h[1];
   }
 
-  /** Writes the first `n` bytes of the session's writer to its socket. */
+  /** Writes the first `n` bytes of the session's writer to its connection (copied there). */
   private writeOut(s: Session, n: number, now: number): void {
     if (n === 0) return;
-    if (n === s.out.length) s.socket.write(s.out.take());
+    const out = s.out;
+    s.conn.write(out.u8, n);
+    if (n === out.length) out.length = 0;
     else {
-      const out = s.out;
-      const b = Buffer.allocUnsafe(n);
-      b.set(out.u8.subarray(0, n));
       out.u8.copyWithin(0, n, out.length);
       out.length -= n;
       const h = s.holds;
       for (let k = 1; k < h.length; k += 2) h[k] -= n;
-      s.socket.write(b);
     }
     s.lastSent = now;
     this.stats.writes++;
@@ -650,7 +667,7 @@ export class Gateway {
     if (no > this.durableNo) this.durableNo = no;
     const now = performance.now();
     for (const s of this.holding) {
-      if (s.socket.destroyed) {
+      if (s.conn.destroyed) {
         s.holds.length = 0;
         s.out.length = 0;
         this.holding.delete(s);
@@ -658,13 +675,14 @@ export class Gateway {
       }
       const n = this.releasable(s);
       if (s.holds.length === 0) this.holding.delete(s);
-      if (n > 0 && s.state !== CLOSED && s.socket.writableLength > this.maxOutboundBytes) {
+      if (n > 0 && s.state !== CLOSED && s.conn.bufferedBytes > this.maxOutboundBytes) {
         this.dropSlowConsumer(s);
         continue;
       }
       this.writeOut(s, n, now);
       if (s.endAfterRelease && s.holds.length === 0) this.endSocket(s);
     }
+    this.transport?.flush();
     const q = this.awaitingDurable;
     while (q.length > 0 && q[0].no <= this.durableNo) this.onDurableBatch!(q.shift()!.batch);
   }
@@ -679,19 +697,19 @@ export class Gateway {
 
   private endSocket(s: Session): void {
     s.endAfterRelease = false;
-    s.socket.end();
-    setTimeout(() => s.socket.destroy(), 2000).unref(); // a peer that never closes its side
+    s.conn.end();
+    setTimeout(() => s.conn.destroy(), 2000).unref(); // a peer that never closes its side
   }
 
   private dropSlowConsumer(s: Session): void {
-    this.log({ level: 'warn', event: 'slow-consumer', session: s.id, account: s.account?.account, remote: s.remote, buffered: s.socket.writableLength });
+    this.log({ level: 'warn', event: 'slow-consumer', session: s.id, account: s.account?.account, remote: s.remote, buffered: s.conn.bufferedBytes });
     s.endReason = 'slow-consumer';
     s.out.length = 0;
     s.holds.length = 0;
     s.endAfterRelease = false;
     this.holding.delete(s);
     if (s.state !== CLOSED) this.release(s, 'slow-consumer');
-    s.socket.destroy();
+    s.conn.destroy();
   }
 
   private route(ev: EventReader): void {
@@ -797,7 +815,7 @@ export class Gateway {
       }
       const n = this.journal ? this.releasable(s) : s.out.length;
       if (n > 0) {
-        if (s.socket.writableLength > this.maxOutboundBytes) {
+        if (s.conn.bufferedBytes > this.maxOutboundBytes) {
           this.dropSlowConsumer(s);
           continue;
         }
@@ -812,6 +830,7 @@ export class Gateway {
       }
     }
     dirty.length = 0;
+    this.transport?.flush();
     // release() may have staged a cancel-on-disconnect: run it now rather than wait a turn.
     if (this.nCancels + this.nNews > 0) this.scheduleFlush();
   }

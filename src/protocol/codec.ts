@@ -132,11 +132,11 @@ export class FrameDecoder {
     this.buf = this.pending;
   }
 
-  /** Hands the decoder the next chunk of the stream; then call next() until it returns NEED_MORE or FAILED. */
-  feed(chunk: Uint8Array): void {
+  /** Hands the decoder the next chunk of the stream (chunk[start, end)); then call next() until it returns NEED_MORE or FAILED. */
+  feed(chunk: Uint8Array, start = 0, end = chunk.length): void {
     this.chunk = chunk;
-    this.pos = 0;
-    this.end = chunk.length;
+    this.pos = start;
+    this.end = end;
   }
 
   /** Bytes held over from earlier chunks (a partial frame), at most MAX_FRAME. */

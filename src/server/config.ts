@@ -15,6 +15,7 @@ import { CORE_BUILDS, type CoreBuild } from '../core.js';
 import { DURABILITY_MODES, type DurabilityMode } from '../journal/journal.js';
 import { parseAmount } from '../cli-args.js';
 import type { AccountConfig } from '../gateway/config.js';
+import { IO_CHOICES, type IoChoice } from '../gateway/transport.js';
 import { DEFAULT_OPTIONS } from '../stdio-server.js';
 
 /** A configuration mistake: its message is the whole story (one line); `clob start` exits 2. */
@@ -28,6 +29,7 @@ export class ConfigError extends Error {
 export interface ServerConfig {
   host: string;
   port: number;
+  io: IoChoice;
   dataDir: string;
   durability: DurabilityMode;
   syncIntervalMs: number;
@@ -80,6 +82,7 @@ export const DEMO_CREDENTIAL = 'demo';
 export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host <addr>', env: 'CLOB_HOST', kind: 'string', default: '127.0.0.1', help: 'address to listen on (demo accounts are refused on a non-loopback address)' },
   { key: 'port', flag: '--port <n>', env: 'CLOB_PORT', kind: 'int', default: 7070, min: 0, max: 65535, help: 'TCP port of the order-entry gateway; 0 = any free port (the chosen one is printed)' },
+  { key: 'io', flag: '--io <path>', env: 'CLOB_IO', kind: 'choice', choices: IO_CHOICES, default: 'auto', help: 'order-entry I/O: uring (the native helper\'s io_uring server), net (node:net), auto (uring where the helper loads and io_uring works, else net; the start line says which and why)' },
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'CLOB_DATA_DIR', kind: 'string', default: './data', help: 'journal, snapshots and engine.json (created if missing; recovered from if not empty)' },
   { key: 'durability', flag: '--durability <mode>', env: 'CLOB_DURABILITY', kind: 'choice', choices: DURABILITY_MODES, default: 'fsync', help: 'when an order is acknowledged: fsync (after fdatasync: survives power loss), async (after write + background fdatasync every sync-interval-ms: survives a process crash), none (after write: survives a process crash)' },
   { key: 'syncIntervalMs', flag: '--sync-interval-ms <ms>', env: 'CLOB_SYNC_INTERVAL_MS', kind: 'int', default: 10, min: 1, max: 60_000, help: 'async mode: background fdatasync period' },

@@ -168,7 +168,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     },
   };
   const gateway = new Gateway({
-    engine, accounts, host: config.host, port: config.port, heartbeatMs: config.heartbeatMs, loginTimeoutMs: config.loginTimeoutMs,
+    engine, accounts, host: config.host, port: config.port, io: config.io, heartbeatMs: config.heartbeatMs, loginTimeoutMs: config.loginTimeoutMs,
     ratePerSecond: config.ratePerSecond, burst: config.burst, maxSessions: config.maxSessions,
     logger: config.quiet ? silentLog : jsonLog,
     journal: timedJournal, firstSeq,
@@ -321,12 +321,12 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     io.say(`*** served on loopback (${config.host}) only. Give "accounts" in a --config file for real use.`);
     io.say('*****************************************************************************************');
   }
-  io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md); data in ${dir} (durability ${config.durability}); `
+  io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md, io ${gateway.io}: ${gateway.ioReason}); data in ${dir} (durability ${config.durability}); `
     + `${feed ? `market data on ${config.host}:${feed.tcpPort} (TCP)${config.mdUdpPort ? ` and UDP to ${config.host}:${config.mdUdpPort}` : ''}; ` : ''}`
     + `${metrics ? `metrics on http://${config.host}:${metrics.port}/metrics; ` : ''}`
     + `engine ${config.build} build, ${engine.maxOrders} order slots, ${config.engineFromFile ? 'symbols from the config file' : 'demo symbols 1, 2, 3'}; next seq ${gateway.lastSeq + 1}`);
   io.event({
-    event: 'listening', host: config.host, port, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
+    event: 'listening', host: config.host, port, io: gateway.io, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
     digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid, marketDataPort: feed?.tcpPort ?? null, metricsPort: metrics?.port ?? null,
   });
 

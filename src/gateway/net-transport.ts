@@ -1,0 +1,75 @@
+// The gateway's node:net transport (transport.ts): the fallback where the native helper or io_uring
+// is not available, and the reference the io_uring path behaves like.
+import net from 'node:net';
+import type { AcceptHandler, Connection, ConnectionHandler, Transport } from './transport.js';
+
+class NetConnection implements Connection {
+  readonly remote: string;
+  constructor(readonly socket: net.Socket) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+  write(bytes: Uint8Array, length: number): void {
+    const b = Buffer.allocUnsafe(length); // socket.write keeps the buffer until sent: a copy
+    b.set(length === bytes.length ? bytes : bytes.subarray(0, length));
+    this.socket.write(b);
+  }
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+  end(): void {
+    this.socket.end();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+  pause(): void {
+    this.socket.pause();
+  }
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+}
+
+export class NetTransport implements Transport {
+  readonly kind = 'net' as const;
+  private readonly server: net.Server;
+  private closing = false;
+
+  constructor(onAccept: AcceptHandler, private readonly onServerError: (err: Error) => void) {
+    this.server = net.createServer({ noDelay: true }, (socket) => {
+      socket.setNoDelay(true);
+      const conn = new NetConnection(socket);
+      const handler: ConnectionHandler = onAccept(conn);
+      let error: string | undefined;
+      socket.on('data', (chunk: Buffer) => handler.data(chunk, 0, chunk.length));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        error ??= err.code ?? err.message;
+      });
+      socket.on('close', () => handler.closed(error));
+      if (this.closing) socket.destroy();
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', this.onServerError);
+        resolve(this.port);
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  flush(): void {}
+
+  close(): Promise<void> {
+    this.closing = true;
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
