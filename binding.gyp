@@ -9,7 +9,8 @@
         "native/topology.cc",
         "native/affinity.cc",
         "native/tsc_clock.cc",
-        "native/mempolicy.cc"
+        "native/mempolicy.cc",
+        "native/echo.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -30,7 +31,8 @@
             "native/topology.cc",
             "native/affinity.cc",
             "native/tsc_clock.cc",
-            "native/mempolicy.cc"
+            "native/mempolicy.cc",
+            "native/echo.cc"
           ],
           "actions": [{
             "action_name": "linux_only",

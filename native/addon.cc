@@ -39,7 +39,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAffinity(env, exports);
   InitTscClock(env, exports);
   InitMempolicy(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  InitEcho(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -11,6 +11,7 @@ void InitTopology(Napi::Env env, Napi::Object exports);   // topology.cc
 void InitAffinity(Napi::Env env, Napi::Object exports);   // affinity.cc
 void InitTscClock(Napi::Env env, Napi::Object exports);   // tsc_clock.cc
 void InitMempolicy(Napi::Env env, Napi::Object exports);  // mempolicy.cc
+void InitEcho(Napi::Env env, Napi::Object exports);       // echo.cc
 
 // Shared conversions (addon.cc).
 Napi::Array ToJsArray(Napi::Env env, const std::vector<int>& values);
