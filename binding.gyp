@@ -10,7 +10,8 @@
         "native/affinity.cc",
         "native/tsc_clock.cc",
         "native/mempolicy.cc",
-        "native/uring_server.cc"
+        "native/uring_server.cc",
+        "native/echo.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -32,7 +33,8 @@
             "native/affinity.cc",
             "native/tsc_clock.cc",
             "native/mempolicy.cc",
-            "native/uring_server.cc"
+            "native/uring_server.cc",
+            "native/echo.cc"
           ],
           "actions": [{
             "action_name": "linux_only",

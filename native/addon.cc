@@ -40,7 +40,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTscClock(env, exports);
   InitMempolicy(env, exports);
   InitUringServer(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  InitEcho(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

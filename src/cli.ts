@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { registerLatencyCommands } from '../bench/register-latency.js';
 import { registerThroughputCommands } from '../bench/register-bench.js';
+import { registerWireCommand } from '../bench/register-wire.js';
 import { registerReplayCommand } from './register-replay.js';
 import { registerGatewayCommand } from './gateway/register-gateway.js';
 import { registerLoadCommand } from './client/register-load.js';
@@ -37,6 +38,7 @@ bench
 
 registerThroughputCommands(bench);
 registerLatencyCommands(bench);
+registerWireCommand(bench);
 
 const start = program
   .command('start')

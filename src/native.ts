@@ -156,6 +156,20 @@ export interface UringServer {
   close(): void;
 }
 
+/** What echoClient's promise resolves with: messages written, replies read, replies that were not the bytes sent. */
+export interface EchoResult { sent: number; returned: number; mismatched: number }
+
+export interface EchoClientOptions {
+  /** Unrecorded ping-pong round trips first (default 0). */
+  warmup?: number;
+  /** 0 (default): ping-pong, out[i] = round trip of message i. r > 0: open loop at r messages/s, out[i] = reply time - planned send time. */
+  rate?: number;
+  /** A reply not arriving within this rejects the promise (default 10000). */
+  timeoutMs?: number;
+  /** Open loop: also reply time - the time each message was written, ns (as long as out). */
+  fromSend?: Float64Array;
+}
+
 export interface NativeAddon {
   /** Bumped whenever the C++ exports change; a stale build is refused. */
   readonly abiVersion: number;
@@ -183,9 +197,15 @@ export interface NativeAddon {
   /** A TCP server on io_uring (native/uring_server.cc). */
   UringServer: new (options: UringServerOptions) => UringServer;
   readonly uringLayout: UringLayout;
+  /** A blocking C TCP echo (48-byte messages, TCP_NODELAY) on 127.0.0.1, on its own thread; returns its port. */
+  echoServerStart(): number;
+  /** Stops the echo server on `port` and joins its thread; false if there is none. */
+  echoServerStop(port: number): boolean;
+  /** A blocking C client on a libuv pool thread: out.length 48-byte messages to 127.0.0.1:port, a latency in ns per message into `out`. Do not touch `out` until the promise settles. */
+  echoClient(port: number, out: Float64Array, options?: EchoClientOptions): Promise<EchoResult>;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Loading
