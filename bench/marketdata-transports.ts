@@ -118,6 +118,7 @@ await run('tcp', batches);
 await run('ws', batches);
 const results: RunResult[] = [];
 const ratios: number[] = [];
+const cpuRatios: number[] = [];
 for (let r = 0; r < runs; r++) {
   const order: ('tcp' | 'ws')[] = r % 2 === 0 ? ['tcp', 'ws'] : ['ws', 'tcp'];
   const pair: Record<string, RunResult> = {};
@@ -130,12 +131,15 @@ for (let r = 0; r < runs; r++) {
       + `${((res.bytes * subscribers) / (res.ms / 1000) / 2 ** 20).toFixed(0)} MiB/s in all, CPU ${res.cpuMs.toFixed(0)} ms`);
   }
   ratios.push(pair.ws.ms / pair.tcp.ms);
+  cpuRatios.push(pair.ws.cpuMs / pair.tcp.cpuMs);
 }
 const med = (t: 'tcp' | 'ws') => median(results.filter((x) => x.transport === t).map((x) => x.ms));
 const { messages, bytes } = results[0];
 console.log(`stream: ${commands} core-mix commands in batches of ${batchSize}: ${messages} messages, ${(bytes / 2 ** 20).toFixed(1)} MiB, to ${subscribers} subscribers of every channel`);
 for (const t of ['tcp', 'ws'] as const) {
-  console.log(`median ${t.padEnd(3)}: ${med(t).toFixed(0)} ms, ${(messages / (med(t) / 1000) / 1e6).toFixed(2)} M messages/s to each subscriber`);
+  const cpu = median(results.filter((x) => x.transport === t).map((x) => x.cpuMs));
+  console.log(`median ${t.padEnd(3)}: ${med(t).toFixed(0)} ms, ${(messages / (med(t) / 1000) / 1e6).toFixed(2)} M messages/s to each subscriber; CPU (both ends) ${cpu.toFixed(0)} ms`);
 }
 console.log(`WebSocket/TCP time, median of ${runs} side-by-side pairs: ${median(ratios).toFixed(2)} (pairs: ${ratios.map((x) => x.toFixed(2)).join(' ')})`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ machine, commands, subscribers, batchSize, messages, bytes, results, ratios }, null, 2));
+console.log(`WebSocket/TCP CPU,  median of ${runs} side-by-side pairs: ${median(cpuRatios).toFixed(2)} (pairs: ${cpuRatios.map((x) => x.toFixed(2)).join(' ')})`);
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ machine, commands, subscribers, batchSize, messages, bytes, results, ratios, cpuRatios }, null, 2));

@@ -4,8 +4,9 @@
 //
 // Book channels (L2, L3) are kept exact: each message's per-symbol sequence must be the previous
 // one + 1. A jump (a lost datagram, or joining late) is a gap: the subscriber asks the publisher
-// (over its TCP or WebSocket connection) for a snapshot of that symbol, buffers the symbol's incrementals meanwhile, replaces the
-// book with the snapshot (valid at sequence S) and applies the buffered messages after S, in order.
+// (over its TCP or WebSocket connection) for a snapshot of that symbol, buffers the symbol's
+// incrementals meanwhile, replaces the book with the snapshot (valid at sequence S) and applies
+// the buffered messages after S, in order.
 // A periodic snapshot in the stream newer than the book also repairs it. BBO and TRADE are not
 // recovered (a BBO is whole state, a trade is history); their gaps are counted.
 //
@@ -157,7 +158,7 @@ export class MarketDataSubscriber {
     this.symbolSet = options.symbols ? new Set(options.symbols) : undefined;
   }
 
-  /** Opens the sockets: UDP (if asked) and TCP (if given); in TCP-only mode, subscribes. */
+  /** Opens the sockets: UDP (if asked), TCP or WebSocket (if given); without UDP, subscribes. */
   static async connect(options: SubscriberOptions): Promise<MarketDataSubscriber> {
     if (options.tcp && options.ws) throw new TypeError('a subscriber takes tcp or ws, not both');
     if (!options.udp && !options.tcp && !options.ws) throw new TypeError('a subscriber needs udp, tcp or ws (udp may go with either)');
@@ -307,7 +308,7 @@ export class MarketDataSubscriber {
     return [...this.states.keys()].sort((a, b) => a - b);
   }
 
-  /** Requests snapshots of `symbol` over TCP (L2 and/or L3): used by recovery, public for tools. */
+  /** Requests snapshots of `symbol` over TCP or WebSocket (L2 and/or L3): used by recovery, public for tools. */
   requestSnapshot(symbol: number, what: number): void {
     if (this.link === undefined || !this.link.open) return;
     this.stats.snapshotRequests++;

@@ -29,7 +29,10 @@ export const WS_CLOSE = {
   POLICY_VIOLATION: 1008,
 } as const;
 
-/** Largest frame a client may send: requests are 40 bytes; ws closes a larger frame with 1009. */
+/** At shutdown, how long peers get to answer the close frame (so they see its reason) before their sockets are cut. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/** Largest frame a client may send (a request is a header and 8 bytes); ws closes a larger frame with 1009. */
 const MAX_CLIENT_FRAME = 64 * 1024;
 
 const CODE_OF: Record<CloseKind, number> = {
@@ -122,13 +125,20 @@ export class WsServer implements MarketDataSink {
     this.subscriptions.onFlush();
   }
 
+  /** Closes every connection with 1001 and a reason; peers that do not finish the close handshake within a second are cut. */
   async close(): Promise<void> {
     this.subscriptions.closeAll();
     const server = this.server;
     if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    const open = [...this.sockets].map((ws) => new Promise<void>((resolve) => {
+      if (ws.readyState === ws.CLOSED) resolve();
+      else ws.once('close', () => resolve());
+    }));
+    const grace = setTimeout(() => {
       for (const ws of this.sockets) ws.terminate();
-    });
+    }, SHUTDOWN_GRACE_MS);
+    await Promise.all(open);
+    clearTimeout(grace);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
