@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -18,6 +18,7 @@ import { createMarketData, WS_CLOSE } from '../src/marketdata/index.js';
 import { encodeSubscribe, messageLength, readU32, writeHeader } from '../src/marketdata/codec.js';
 import { Client } from '../src/client/client.js';
 import { resolveConfig } from '../src/server/config.js';
+import { marketDataPorts } from '../src/server/market-data.js';
 import { startServer, type ServerIo } from '../src/server/server.js';
 
 const ALL_MASK = ALL.reduce((m, ch) => m | (1 << ch), 0);
@@ -262,6 +263,42 @@ test('bad client input gets a close code and a reason, never a crash; the server
   } finally {
     await md.close();
   }
+});
+
+test('the browser snippet of docs/MARKETDATA.md runs as written and receives the trades', async () => {
+  const doc = readFileSync(new URL('../docs/MARKETDATA.md', import.meta.url), 'utf8');
+  const snippet = /## WebSocket[\s\S]*?```js\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(snippet?.includes("new WebSocket('ws://127.0.0.1:7072')"), 'the snippet is there');
+  const { engine, count, bytes } = setup({ seed: 13, count: 2000, symbols: 2, depth: 'shallow' });
+  const md = await createMarketData(engine, { ws: {} });
+  const got: [number, bigint, bigint][] = [];
+  const logged: unknown[][] = [];
+  try {
+    // The snippet's globals: WebSocket (ws's has the browser API), its onTrade callback, console.
+    const run = new Function('WebSocket', 'onTrade', 'console', snippet!.replace('ws://127.0.0.1:7072', url(md.wsPort)));
+    run(WebSocket, (symbol: number, price: bigint, quantity: bigint) => got.push([symbol, price, quantity]), { log: (...a: unknown[]) => logged.push(a) });
+    await until(() => md.ws!.stats.subscribes === 1, 'the snippet\'s SUBSCRIBE');
+    const trades: EngineTrade[] = [];
+    for (let i = 0; i < count; i += BATCH) runBatch(engine, bytes, i, Math.min(BATCH, count - i), md.onEvents, trades);
+    assert.ok(trades.length > 50, `the stream trades (${trades.length})`);
+    await until(() => got.length === trades.length, 'every trade');
+    assert.equal(got, trades.map((t) => [t.symbol, BigInt(t.price), BigInt(t.quantity)]));
+  } finally {
+    await md.close();
+  }
+  await until(() => logged.length === 1, 'the close');
+  assert.equal(logged[0], ['market data closed', WS_CLOSE.GOING_AWAY, 'the market-data server is shutting down']);
+});
+
+test('clob start\'s WebSocket port: next to the market-data TCP port unless given (flag, env or file)', () => {
+  const ports = (flags: Record<string, string>, env: Record<string, string> = {}) => marketDataPorts(resolveConfig({ dataDir: tmpdir(), ...flags }, env));
+  assert.equal(ports({}), { tcpPort: 7071, wsPort: 7072 }, 'the defaults: order entry 7070, TCP 7071, WebSocket 7072');
+  assert.equal(ports({ port: '0' }), { tcpPort: 0, wsPort: 0 }, 'any free ports when order entry takes any');
+  assert.equal(ports({ mdTcpPort: '9000' }), { tcpPort: 9000, wsPort: 9001 });
+  assert.equal(ports({ mdTcpPort: '0' }), { tcpPort: 0, wsPort: 0 });
+  assert.equal(ports({ mdTcpPort: '65535' }), { tcpPort: 65535, wsPort: 0 }, 'no port past 65535');
+  assert.equal(ports({}, { CLOB_MD_WS_PORT: '9100' }), { tcpPort: 7071, wsPort: 9100 }, 'from the environment');
+  assert.throws(() => ports({ mdWsPort: '70000' }), /--md-ws-port must be an integer from -1 to 65535; got "70000"/);
 });
 
 test('clob start listens for WebSocket subscribers next to TCP; orders entered through the gateway reach both alike', async () => {
