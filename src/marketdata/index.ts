@@ -1,13 +1,14 @@
 // Market data for a running engine: createMarketData(engine, options) wires a MarketDataPublisher
-// to the UDP and TCP transports (docs/MARKETDATA.md). The caller feeds it every chunk of events
+// to the UDP, TCP and WebSocket transports (docs/MARKETDATA.md). The caller feeds it every chunk of events
 // the engine produces: engine.run((ev) => { ...; md.onEvents(ev); }).
 import type { EventReader } from '../batch.js';
 import { MarketDataPublisher, type L3Source, type MarketDataSink } from './publisher.js';
 import { UdpTransport, type UdpOptions } from './udp.js';
 import { TcpServer, type TcpOptions } from './tcp.js';
+import { WsServer, WS_CLOSE, type WsOptions } from './websocket.js';
 
-export { MarketDataPublisher, UdpTransport, TcpServer };
-export type { L3Source, MarketDataSink, UdpOptions, TcpOptions };
+export { MarketDataPublisher, UdpTransport, TcpServer, WsServer, WS_CLOSE };
+export type { L3Source, MarketDataSink, UdpOptions, TcpOptions, WsOptions };
 export { MarketDataSubscriber } from './subscriber.js';
 export type { SubscriberOptions, BookLevel, Trade, Bbo, SubscriberStats } from './subscriber.js';
 
@@ -21,6 +22,8 @@ export interface MarketDataOptions {
   udp?: UdpOptions;
   /** TCP subscribers and snapshot requests (default: 127.0.0.1, an ephemeral port; false: none). */
   tcp?: TcpOptions | false;
+  /** WebSocket subscribers and snapshot requests, the TCP service for browsers (omit for none). */
+  ws?: WsOptions;
   /** L2 snapshot in the stream after this many LEVEL messages of a symbol (default 0: never). */
   snapshotEvery?: number;
   /** L2 snapshots of every symbol in the stream every this many ms (default 0: never). */
@@ -55,8 +58,11 @@ export interface MarketData {
   readonly publisher: MarketDataPublisher;
   readonly udp: UdpTransport | undefined;
   readonly tcp: TcpServer | undefined;
+  readonly ws: WsServer | undefined;
   /** The TCP port subscribers connect to (0 without TCP, or before `ready`). */
   readonly tcpPort: number;
+  /** The WebSocket port subscribers connect to (0 without WebSocket, or before `ready`). */
+  readonly wsPort: number;
 }
 
 /**
@@ -76,6 +82,8 @@ export function startMarketData(engine: MarketDataEngine, options: MarketDataOpt
   if (udp) publisher.addSink(udp);
   const tcp = options.tcp !== false ? new TcpServer(publisher, { ...(options.tcp ?? {}), l3InStep: options.l3InStep }) : undefined;
   if (tcp) publisher.addSink(tcp);
+  const ws = options.ws ? new WsServer(publisher, { ...options.ws, l3InStep: options.l3InStep }) : undefined;
+  if (ws) publisher.addSink(ws);
   const ready = (async () => {
     if (udp) {
       await udp.bound;
@@ -83,6 +91,7 @@ export function startMarketData(engine: MarketDataEngine, options: MarketDataOpt
       if (err) throw err;
     }
     if (tcp) await tcp.listen();
+    if (ws) await ws.listen();
   })();
   ready.catch(() => { /* reported to whoever awaits ready */ });
   const every = options.snapshotIntervalMs ?? 0;
@@ -100,13 +109,18 @@ export function startMarketData(engine: MarketDataEngine, options: MarketDataOpt
       await ready.catch(() => undefined);
       await udp?.close();
       await tcp?.close();
+      await ws?.close();
     },
     ready,
     publisher,
     udp,
     tcp,
+    ws,
     get tcpPort() {
       return tcp?.port ?? 0;
+    },
+    get wsPort() {
+      return ws?.port ?? 0;
     },
   };
 }

@@ -1,10 +1,12 @@
 // MarketDataSubscriber: builds L1, L2 (and optionally L3) books per symbol from the market-data
-// stream (docs/MARKETDATA.md), over UDP (with TCP for snapshots) or over TCP alone.
+// stream (docs/MARKETDATA.md), over UDP (with TCP or WebSocket for snapshots), or over TCP or
+// WebSocket alone.
 //
 // Book channels (L2, L3) are kept exact: each message's per-symbol sequence must be the previous
-// one + 1. A jump (a lost datagram, or joining late) is a gap: the subscriber asks the publisher's
-// TCP port for a snapshot of that symbol, buffers the symbol's incrementals meanwhile, replaces the
-// book with the snapshot (valid at sequence S) and applies the buffered messages after S, in order.
+// one + 1. A jump (a lost datagram, or joining late) is a gap: the subscriber asks the publisher
+// (over its TCP or WebSocket connection) for a snapshot of that symbol, buffers the symbol's
+// incrementals meanwhile, replaces the book with the snapshot (valid at sequence S) and applies
+// the buffered messages after S, in order.
 // A periodic snapshot in the stream newer than the book also repairs it. BBO and TRADE are not
 // recovered (a BBO is whole state, a trade is history); their gaps are counted.
 //
@@ -12,8 +14,10 @@
 // clients, not the engine's hot path.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { WebSocket, type RawData } from 'ws';
 import * as L from '../../assembly/layout.js';
 import * as M from '../../assembly/marketdata-layout.js';
+import { WS_CLOSE } from './websocket.js';
 import { MessageStream, messageLength, readI64, readU32, encodeSnapshotRequest, encodeSubscribe } from './codec.js';
 
 export interface SubscriberOptions {
@@ -24,6 +28,11 @@ export interface SubscriberOptions {
   udp?: { port?: number; host?: string; group?: string; interface?: string; type?: 'udp4' | 'udp6'; recvBufferSize?: number };
   /** The publisher's TCP port: snapshots, and the stream itself when `udp` is not given. */
   tcp?: { host?: string; port: number };
+  /**
+   * Or the publisher's WebSocket endpoint (e.g. 'ws://127.0.0.1:7072'): the same service as `tcp`
+   * (one of the two).
+   */
+  ws?: { url: string };
   /** Channels wanted (default trades, L1, L2). */
   channels?: number[];
   /** Symbols wanted (default every symbol). */
@@ -53,6 +62,15 @@ export interface SubscriberStats {
   /** L3 messages naming an order the book does not hold (a bug if ever > 0 while in sync). */
   l3Errors: number;
   malformed: number;
+}
+
+/** The subscriber's connection to the publisher, TCP or WebSocket. */
+interface ServerLink {
+  send(bytes: Uint8Array): void;
+  readonly open: boolean;
+  /** Ends it at once (the server sent something malformed). */
+  abort(): void;
+  close(): Promise<void>;
 }
 
 interface L3Order { side: number; price: number; quantity: number }
@@ -119,13 +137,16 @@ export class MarketDataSubscriber {
   readonly trades: Trade[] = [];
   /** The bound UDP port (when receiving by UDP). */
   udpPort = 0;
+  /** When the server closed the WebSocket connection: its close code and reason (e.g. 1008, a slow consumer). */
+  disconnected: { code: number; reason: string } | undefined;
 
   private readonly states = new Map<number, SymbolState>();
   private readonly channelMask: number;
   private readonly symbolSet: Set<number> | undefined;
   private readonly lastChannelSeq = new Float64Array(M.CH_MAX + 1);
   private udp: dgram.Socket | undefined;
-  private tcp: net.Socket | undefined;
+  /** The TCP or WebSocket connection: requests out, the stream or answers in. */
+  private link: ServerLink | undefined;
   private readonly stream = new MessageStream();
   private requestId = 0;
   private closed = false;
@@ -137,14 +158,16 @@ export class MarketDataSubscriber {
     this.symbolSet = options.symbols ? new Set(options.symbols) : undefined;
   }
 
-  /** Opens the sockets: UDP (if asked) and TCP (if given); in TCP-only mode, subscribes. */
+  /** Opens the sockets: UDP (if asked), TCP or WebSocket (if given); without UDP, subscribes. */
   static async connect(options: SubscriberOptions): Promise<MarketDataSubscriber> {
-    if (!options.udp && !options.tcp) throw new TypeError('a subscriber needs udp, tcp, or both');
+    if (options.tcp && options.ws) throw new TypeError('a subscriber takes tcp or ws, not both');
+    if (!options.udp && !options.tcp && !options.ws) throw new TypeError('a subscriber needs udp, tcp or ws (udp may go with either)');
     const s = new MarketDataSubscriber(options);
     if (options.udp) await s.openUdp(options.udp);
     if (options.tcp) await s.openTcp(options.tcp);
-    if (options.tcp && !options.udp) {
-      for (const sym of options.symbols ?? [0]) s.tcp!.write(encodeSubscribe(sym, s.channelMask));
+    if (options.ws) await s.openWs(options.ws);
+    if (!options.udp) {
+      for (const sym of options.symbols ?? [0]) s.link!.send(encodeSubscribe(sym, s.channelMask));
     }
     return s;
   }
@@ -201,7 +224,47 @@ export class MarketDataSubscriber {
     sock.setNoDelay(true);
     sock.on('data', (chunk: Buffer) => this.onTcpData(chunk));
     sock.on('error', () => { /* closed */ });
-    this.tcp = sock;
+    this.link = {
+      send: (bytes) => sock.write(bytes),
+      get open() {
+        return !sock.destroyed;
+      },
+      abort: () => sock.destroy(),
+      close: () => new Promise<void>((resolve) => {
+        if (sock.destroyed) return resolve();
+        sock.once('close', () => resolve());
+        sock.end();
+        sock.destroy();
+      }),
+    };
+  }
+
+  private async openWs(o: NonNullable<SubscriberOptions['ws']>): Promise<void> {
+    const ws = new WebSocket(o.url, { perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => {
+        ws.off('error', reject);
+        resolve();
+      });
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onWsFrame(data as Buffer, isBinary));
+    ws.on('error', () => { /* closed */ });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (!this.closed) this.disconnected = { code, reason: reason.toString() };
+    });
+    this.link = {
+      send: (bytes) => ws.send(bytes),
+      get open() {
+        return ws.readyState === ws.OPEN;
+      },
+      abort: () => ws.close(WS_CLOSE.PROTOCOL_ERROR, 'malformed market-data message'),
+      close: () => new Promise<void>((resolve) => {
+        if (ws.readyState === ws.CLOSED) return resolve();
+        ws.once('close', () => resolve());
+        ws.terminate();
+      }),
+    };
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -245,11 +308,11 @@ export class MarketDataSubscriber {
     return [...this.states.keys()].sort((a, b) => a - b);
   }
 
-  /** Requests snapshots of `symbol` over TCP (L2 and/or L3): used by recovery, public for tools. */
+  /** Requests snapshots of `symbol` over TCP or WebSocket (L2 and/or L3): used by recovery, public for tools. */
   requestSnapshot(symbol: number, what: number): void {
-    if (this.tcp === undefined || this.tcp.destroyed) return;
+    if (this.link === undefined || !this.link.open) return;
     this.stats.snapshotRequests++;
-    this.tcp.write(encodeSnapshotRequest(symbol, what, ++this.requestId));
+    this.link.send(encodeSnapshotRequest(symbol, what, ++this.requestId));
   }
 
   async close(): Promise<void> {
@@ -259,15 +322,7 @@ export class MarketDataSubscriber {
       const u = this.udp;
       await new Promise<void>((resolve) => u.close(() => resolve()));
     }
-    if (this.tcp) {
-      const t = this.tcp;
-      await new Promise<void>((resolve) => {
-        if (t.destroyed) return resolve();
-        t.once('close', () => resolve());
-        t.end();
-        t.destroy();
-      });
-    }
+    await this.link?.close();
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -294,10 +349,24 @@ export class MarketDataSubscriber {
       if (t === 0) return;
       if (t < 0) {
         this.stats.malformed++;
-        this.tcp?.destroy();
+        this.link?.abort();
         return;
       }
       this.handle(s.buf, s.at, false);
+    }
+  }
+
+  /** A WebSocket frame: whole messages (docs/MARKETDATA.md), read like a datagram but without the UDP checks. */
+  private onWsFrame(frame: Buffer, isBinary: boolean): void {
+    for (let at = 0; at < frame.length;) {
+      const len = isBinary ? messageLength(frame, at, frame.length - at) : -1;
+      if (len <= 0 || at + len > frame.length) {
+        this.stats.malformed++;
+        this.link?.abort();
+        return;
+      }
+      this.handle(frame, at, false);
+      at += len;
     }
   }
 

@@ -45,6 +45,7 @@ export interface ServerConfig {
   maxSessions: number;
   demoAccounts: number;
   mdTcpPort: number;
+  mdWsPort: number;
   mdUdpPort: number;
   metrics: boolean;
   metricsPort: number;
@@ -98,6 +99,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxSessions', flag: '--max-sessions <n>', env: 'CLOB_MAX_SESSIONS', kind: 'int', default: 16, min: 1, max: 1_000_000, help: 'default sessions per account' },
   { key: 'demoAccounts', flag: '--demo-accounts <n>', env: 'CLOB_DEMO_ACCOUNTS', kind: 'int', default: 16, min: 1, max: 100_000, help: `without "accounts" in the config file: accounts 1..n, credential '${DEMO_CREDENTIAL}', loopback only` },
   { key: 'mdTcpPort', flag: '--md-tcp-port <n>', env: 'CLOB_MD_TCP_PORT', kind: 'int', default: -1, min: -1, max: 65535, help: 'market data for TCP subscribers (docs/MARKETDATA.md): -1 = the order-entry port + 1 (any free port when --port is 0), 0 = any free port (printed)' },
+  { key: 'mdWsPort', flag: '--md-ws-port <n>', env: 'CLOB_MD_WS_PORT', kind: 'int', default: -1, min: -1, max: 65535, help: 'market data for WebSocket subscribers, browsers included (docs/MARKETDATA.md): -1 = the market-data TCP port + 1 (any free port when that is 0), 0 = any free port (printed)' },
   { key: 'mdUdpPort', flag: '--md-udp-port <n>', env: 'CLOB_MD_UDP_PORT', kind: 'int', default: 0, min: 0, max: 65535, help: 'market data datagrams to <host>:<n> (0: no UDP feed)' },
   { key: 'metrics', flag: '--metrics <yes|no>', env: 'CLOB_METRICS', kind: 'bool', default: true, help: 'serve Prometheus metrics (GET /metrics) and a health check (GET /healthz) over HTTP on <host>:<metrics-port>' },
   { key: 'metricsPort', flag: '--metrics-port <n>', env: 'CLOB_METRICS_PORT', kind: 'int', default: -1, min: -1, max: 65535, help: 'port of the metrics endpoint: -1 = the order-entry port + 3 (any free port when --port is 0), 0 = any free port (printed)' },

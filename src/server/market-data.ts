@@ -28,14 +28,25 @@ export interface MarketDataContext {
   recoveredSeq: number;
   /** The last seq the engine has run (it may be ahead of the last durable batch published). */
   lastSeq: () => number;
-  /** Where to publish: TCP subscribers on host:tcpPort (0: any free port), datagrams to host:udpPort (0: none). */
-  config: { host: string; dataDir: string; tcpPort: number; udpPort: number };
+  /**
+   * Where to publish: TCP subscribers on host:tcpPort, WebSocket subscribers on host:wsPort (0: any
+   * free port), datagrams to host:udpPort (0: none).
+   */
+  config: { host: string; dataDir: string; tcpPort: number; wsPort: number; udpPort: number };
 }
 
-/** The market data publisher of `clob start` (src/marketdata): TCP subscribers, optional UDP. */
-export function createMarketData(context: MarketDataContext): MarketData & { readonly ready: Promise<void>; readonly tcpPort: number } {
+/** The market-data ports of `clob start` from its options: -1 means "next to": TCP after order entry, WebSocket after TCP. */
+export function marketDataPorts(config: { port: number; mdTcpPort: number; mdWsPort: number }): { tcpPort: number; wsPort: number } {
+  const next = (port: number) => (port === 0 || port === 65535 ? 0 : port + 1);
+  const tcpPort = config.mdTcpPort >= 0 ? config.mdTcpPort : next(config.port);
+  return { tcpPort, wsPort: config.mdWsPort >= 0 ? config.mdWsPort : next(tcpPort) };
+}
+
+/** The market data publisher of `clob start` (src/marketdata): TCP and WebSocket subscribers, optional UDP. */
+export function createMarketData(context: MarketDataContext): MarketData & { readonly ready: Promise<void>; readonly tcpPort: number; readonly wsPort: number } {
   const md = startMarketData(context.engine, {
     tcp: { host: context.config.host, port: context.config.tcpPort },
+    ws: { host: context.config.host, port: context.config.wsPort },
     udp: context.config.udpPort > 0 ? { host: context.config.host, port: context.config.udpPort } : undefined,
     snapshotIntervalMs: 1000,
     seededSeq: Math.max(context.recoveredSeq, 0),

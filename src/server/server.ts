@@ -26,7 +26,7 @@ import { Gateway } from '../gateway/server.js';
 import { jsonLog, silentLog } from '../gateway/log.js';
 import { demoAccounts } from '../gateway/run.js';
 import { ConfigError, DEMO_CREDENTIAL, engineFileOptions, engineJson, reviveConfig, stateKey, type ServerConfig } from './config.js';
-import { createMarketData, type MarketData } from './market-data.js';
+import { createMarketData, marketDataPorts, type MarketData } from './market-data.js';
 import { LatencySummary, ProcessMetrics, serveMetrics, type Metric, type MetricsEndpoint } from './metrics.js';
 
 export interface ServerIo {
@@ -138,16 +138,17 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     throw new Error(`the journal in ${dir} ends at seq ${journal.lastSeq} but recovery reached ${lastSeq}`);
   }
   let gatewayRef: Gateway | undefined;
+  const mdPorts = marketDataPorts(config);
   const feed = options.marketData ? undefined : createMarketData({
     engine, recoveredSeq: lastSeq, lastSeq: () => gatewayRef?.lastSeq ?? lastSeq,
-    config: { host: config.host, dataDir: dir, tcpPort: config.mdTcpPort >= 0 ? config.mdTcpPort : config.port === 0 ? 0 : config.port + 1, udpPort: config.mdUdpPort },
+    config: { host: config.host, dataDir: dir, ...mdPorts, udpPort: config.mdUdpPort },
   });
   if (feed) {
     try {
       await feed.ready;
     } catch (e) {
       await journal.close();
-      throw new Error(`market data cannot listen on ${config.host}:${config.mdTcpPort >= 0 ? config.mdTcpPort : config.port + 1}: ${(e as Error).message} (set --md-tcp-port)`);
+      throw new Error(`market data cannot listen on ${config.host}:${mdPorts.tcpPort} (TCP) and ${mdPorts.wsPort} (WebSocket): ${(e as Error).message} (set --md-tcp-port, --md-ws-port)`);
     }
   }
   const marketData: MarketData | undefined = options.marketData ?? feed;
@@ -322,12 +323,13 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     io.say('*****************************************************************************************');
   }
   io.say(`listening on ${config.host}:${port} (order entry, docs/PROTOCOL.md, io ${gateway.io}: ${gateway.ioReason}); data in ${dir} (durability ${config.durability}); `
-    + `${feed ? `market data on ${config.host}:${feed.tcpPort} (TCP)${config.mdUdpPort ? ` and UDP to ${config.host}:${config.mdUdpPort}` : ''}; ` : ''}`
+    + `${feed ? `market data on ${config.host}:${feed.tcpPort} (TCP), ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${feed.wsPort} (WebSocket)${config.mdUdpPort ? ` and UDP to ${config.host}:${config.mdUdpPort}` : ''}; ` : ''}`
     + `${metrics ? `metrics on http://${config.host}:${metrics.port}/metrics; ` : ''}`
     + `engine ${config.build} build, ${engine.maxOrders} order slots, ${config.engineFromFile ? 'symbols from the config file' : 'demo symbols 1, 2, 3'}; next seq ${gateway.lastSeq + 1}`);
   io.event({
     event: 'listening', host: config.host, port, io: gateway.io, dataDir: dir, durability: config.durability, lastSeq: gateway.lastSeq,
-    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid, marketDataPort: feed?.tcpPort ?? null, metricsPort: metrics?.port ?? null,
+    digest: hex(engine.digest()), demoAccounts: !config.accounts, pid: process.pid,
+    marketDataPort: feed?.tcpPort ?? null, marketDataWsPort: feed?.wsPort ?? null, metricsPort: metrics?.port ?? null,
   });
 
   return { gateway, engine, journal, port, stop, stopped };
