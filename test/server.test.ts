@@ -126,15 +126,15 @@ test.after(async () => {
 test('config precedence: flag > env > file > default; every source is checked', () => {
   const dir = tempDir();
   const file = join(dir, 'clob.json');
-  writeFileSync(file, JSON.stringify({ port: 1111, durability: 'none', snapshotKeep: 5, heartbeatMs: 250, dataDir: join(dir, 'd') }));
+  writeFileSync(file, JSON.stringify({ port: 1111, durability: 'none', keepSnapshots: 5, heartbeatMs: 250, dataDir: join(dir, 'd') }));
   const c = resolveConfig({ config: file, port: '3333' }, { CLOB_PORT: '2222', CLOB_DURABILITY: 'async', CLOB_HEARTBEAT_MS: '' });
   assert.is(c.port, 3333);
   assert.is(c.durability, 'async');
-  assert.is(c.snapshotKeep, 5);
+  assert.is(c.keepSnapshots, 5);
   assert.is(c.heartbeatMs, 250); // an empty env variable counts as unset
   assert.is(c.snapshotEvery, 1_000_000);
   assert.is(c.dataDir, join(dir, 'd'));
-  assert.equal([c.sources.port, c.sources.durability, c.sources.snapshotKeep, c.sources.snapshotEvery], ['flag', 'env', 'file', 'default']);
+  assert.equal([c.sources.port, c.sources.durability, c.sources.keepSnapshots, c.sources.snapshotEvery], ['flag', 'env', 'file', 'default']);
   assert.equal(c.engine.symbols, DEFAULT_OPTIONS.symbols);
   const d = resolveConfig({}, {});
   assert.equal([d.host, d.port, d.durability, d.build, d.accounts], ['127.0.0.1', 7070, 'fsync', 'release', undefined]);
