@@ -5,7 +5,7 @@
 //   node --import tsx bench/journal.ts [--dir <dir>] [--seconds <s per cell>] [--replay <n>] [--json <file>]
 //
 // Then it writes a journal of n core-mix commands (default 1,000,000) and replays it with
-// replayJournal (what `clob replay-journal` runs): read + check + run, against the engine alone.
+// replayJournal (what `clob replay <dir>` runs): read + check + run, against the engine alone.
 //
 // The directory (default: a temp dir under os.tmpdir()) decides the filesystem and device measured.
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';

@@ -21,7 +21,7 @@ export function defaultLobsterSample(): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
-interface ReplayCliOptions { lobster?: string | boolean; json?: string; runs: number; build: string; config?: string }
+interface ReplayCliOptions { lobster?: string | boolean; json?: string; runs: number; build: string; config?: string; fromOrigin?: boolean }
 
 export function registerReplayCommand(program: import('commander').Command): void {
   program
@@ -31,6 +31,7 @@ export function registerReplayCommand(program: import('commander').Command): voi
       + 'throughput, top-of-book agreement with the orderbook file row by row, and whether each execution trades against the order it names')
     .option('--lobster [zip]', `the file is a LOBSTER zip; with no file at all, the shared sample ${SAMPLE_RELATIVE} (relative to the repository root)`)
     .option('--config <file>', 'journal only: engine options as JSON, as for clob start (default: <dir>/engine.json if present, else clob start\'s defaults)')
+    .option('--from-origin', 'journal only: replay from the journal\'s origin on an empty engine; fails if the origin was pruned (by default a pruned journal replays from its oldest usable snapshot)')
     .option('--json <file>', 'also write the full report as JSON')
     .option('--runs <n>', 'timed runs of the converted stream (after one warm-up run)', integer('--runs', 1, 1000), 10)
     .option('--build <name>', 'Wasm build: release, scalar or debug', choice('--build', CORE_BUILDS), 'release')

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type Execution, type Reply } from '../src/client/client.js';
-import { fullReplayDigest, JournalReader } from '../src/journal/index.js';
+import { fullReplayDigest, JournalReader, listSegments, listSnapshots, replayJournal } from '../src/journal/index.js';
 import { hex } from '../src/journal/recovery.js';
 import { resolveConfig, reviveConfig, ConfigError } from '../src/server/config.js';
 import { startServer as startInProcess, type ServerIo } from '../src/server/server.js';
@@ -131,15 +131,15 @@ ioTest.after(cleanUp);
 test('config precedence: flag > env > file > default; every source is checked', () => {
   const dir = tempDir();
   const file = join(dir, 'clob.json');
-  writeFileSync(file, JSON.stringify({ port: 1111, durability: 'none', snapshotKeep: 5, heartbeatMs: 250, dataDir: join(dir, 'd') }));
+  writeFileSync(file, JSON.stringify({ port: 1111, durability: 'none', keepSnapshots: 5, heartbeatMs: 250, dataDir: join(dir, 'd') }));
   const c = resolveConfig({ config: file, port: '3333' }, { CLOB_PORT: '2222', CLOB_DURABILITY: 'async', CLOB_HEARTBEAT_MS: '' });
   assert.is(c.port, 3333);
   assert.is(c.durability, 'async');
-  assert.is(c.snapshotKeep, 5);
+  assert.is(c.keepSnapshots, 5);
   assert.is(c.heartbeatMs, 250); // an empty env variable counts as unset
   assert.is(c.snapshotEvery, 1_000_000);
   assert.is(c.dataDir, join(dir, 'd'));
-  assert.equal([c.sources.port, c.sources.durability, c.sources.snapshotKeep, c.sources.snapshotEvery], ['flag', 'env', 'file', 'default']);
+  assert.equal([c.sources.port, c.sources.durability, c.sources.keepSnapshots, c.sources.snapshotEvery], ['flag', 'env', 'file', 'default']);
   assert.equal(c.engine.symbols, DEFAULT_OPTIONS.symbols);
   const d = resolveConfig({}, {});
   assert.equal([d.host, d.port, d.durability, d.build, d.accounts, d.io], ['127.0.0.1', 7070, 'fsync', 'release', undefined, 'auto']);
@@ -394,14 +394,46 @@ async function loadThenSignal(s: Server, port: number, minAcks: number, signal: 
   return { acks: acks.slice(), logouts };
 }
 
-ioTest('kill -9 under load (twice), then SIGTERM under load: every acknowledged command is in the recovered journal; digests = full replay', async () => {
+/** A small engine so that the snapshots taken during the load are quick. */
+const SMALL_ENGINE = { maxOrders: 16_384, maxSymbols: 4, ladderTicks: 1 << 17, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 100_000 }] };
+
+/** The journal's records on disk by seq: account, order id, command type. */
+function journalRecords(data: string): Map<number, { account: number; orderId: number; type: number }> {
+  const bySeq = new Map<number, { account: number; orderId: number; type: number }>();
+  for (const chunk of new JournalReader(data).chunks()) {
+    const v = new DataView(chunk.records.buffer, chunk.records.byteOffset, chunk.records.byteLength);
+    for (let i = 0; i < chunk.count; i++) {
+      const at = i * L.CMD_SIZE;
+      bySeq.set(Number(v.getBigInt64(at + L.CMD_SEQ, true)), {
+        account: v.getUint32(at + L.CMD_ACCOUNT, true), orderId: Number(v.getBigInt64(at + L.CMD_ORDER_ID, true)), type: v.getUint8(at + L.CMD_TYPE),
+      });
+    }
+  }
+  return bySeq;
+}
+
+/** Each acknowledged command at or after `fromSeq` is the journal's record at its seq: same account, order id and type. */
+function assertAckedInJournal(data: string, acked: Ack[], fromSeq: number): number {
+  const bySeq = journalRecords(data);
+  const typeOf: Record<string, number> = { new: L.CMD_NEW, cancel: L.CMD_CANCEL };
+  let checked = 0;
+  for (const ack of acked) {
+    if (ack.seq < fromSeq) continue;
+    const r = bySeq.get(ack.seq);
+    assert.ok(r, `acknowledged seq ${ack.seq} is in the journal`);
+    assert.equal([r!.account, r!.orderId, r!.type], [ack.account, ack.orderId, typeOf[ack.command]], `the journal's record at seq ${ack.seq}`);
+    checked++;
+  }
+  return checked;
+}
+
+ioTest('kill -9 under load (twice), then SIGTERM under load, archive mode: every acknowledged command is in the recovered journal; digests = full replay', async () => {
   const dir = tempDir();
-  // A small engine so that the snapshots taken during the load are quick.
   const config = join(dir, 'clob.json');
-  const engine = { maxOrders: 16_384, maxSymbols: 4, ladderTicks: 1 << 17, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 100_000 }] };
-  writeFileSync(config, JSON.stringify({ engine }));
+  writeFileSync(config, JSON.stringify({ engine: SMALL_ENGINE }));
   const data = join(dir, 'data');
-  const args = ['--config', config, '--snapshot-every', '300'];
+  // Small segments, so that archive mode has old segments to keep.
+  const args = ['--config', config, '--snapshot-every', '300', '--segment-bytes', '16384', '--archive-journal', 'yes'];
   const acked: Ack[] = [];
   let s = startServer(data, args);
   let port = (await s.event('listening')).port as number;
@@ -427,27 +459,44 @@ ioTest('kill -9 under load (twice), then SIGTERM under load: every acknowledged 
     assert.ok(stopped.lastSeq >= Math.max(...acks.map((x) => x.seq)), 'everything acknowledged before SIGTERM is in the state at shutdown');
     assert.equal(logouts, [2, 2], 'both sessions got LOGOUT (shutdown)');
     assert.ok(s.events.some((e) => e.event === 'snapshot' && e.reason === 'shutdown' && e.seq === stopped.lastSeq), 'a shutdown snapshot at the last seq');
-    assert.is(hex(fullReplayDigest(data, { ...DEFAULT_OPTIONS, ...engine })), stopped.digest, 'digest at shutdown = full replay of the journal');
+    assert.is(hex(fullReplayDigest(data, { ...DEFAULT_OPTIONS, ...SMALL_ENGINE })), stopped.digest, 'digest at shutdown = full replay of the journal');
   }
-
-  // Each acknowledged command is the journal's record at its seq: same account, order id and type.
-  const bySeq = new Map<number, { account: number; orderId: number; type: number }>();
-  for (const chunk of new JournalReader(data).chunks()) {
-    const v = new DataView(chunk.records.buffer, chunk.records.byteOffset, chunk.records.byteLength);
-    for (let i = 0; i < chunk.count; i++) {
-      const at = i * L.CMD_SIZE;
-      bySeq.set(Number(v.getBigInt64(at + L.CMD_SEQ, true)), {
-        account: v.getUint32(at + L.CMD_ACCOUNT, true), orderId: Number(v.getBigInt64(at + L.CMD_ORDER_ID, true)), type: v.getUint8(at + L.CMD_TYPE),
-      });
-    }
-  }
-  const typeOf: Record<string, number> = { new: L.CMD_NEW, cancel: L.CMD_CANCEL };
-  for (const ack of acked) {
-    const r = bySeq.get(ack.seq);
-    assert.ok(r, `acknowledged seq ${ack.seq} is in the journal`);
-    assert.equal([r!.account, r!.orderId, r!.type], [ack.account, ack.orderId, typeOf[ack.command]], `the journal's record at seq ${ack.seq}`);
-  }
+  assert.ok(listSegments(data).length > 10 && listSegments(data)[0].firstSeq === 1, 'archive mode kept every segment from seq 1');
+  assert.ok(listSnapshots(data).length === 2, 'and the two newest snapshots');
+  assert.is(assertAckedInJournal(data, acked, 1), acked.length);
   assert.ok(acked.length >= 4500);
+});
+
+test('kill -9 under load with pruning (the default): recovery from the pruned journal is cross-checked from the older snapshot; the digest at shutdown = a replay from the base snapshot', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'clob.json');
+  writeFileSync(config, JSON.stringify({ engine: SMALL_ENGINE }));
+  const data = join(dir, 'data');
+  const args = ['--config', config, '--snapshot-every', '300', '--segment-bytes', '16384'];
+  let s = startServer(data, args);
+  const acked = (await loadThenSignal(s, (await s.event('listening')).port, 1500, 'SIGKILL')).acks;
+  const pruning = s.events.filter((e) => e.event === 'snapshot' && e.removedSegments > 0);
+  assert.ok(pruning.length > 0, 'snapshots under load pruned segments');
+  s = startServer(data, args);
+  const rec = await s.event('recovered');
+  assert.ok(rec.lastSeq >= Math.max(...acked.map((x) => x.seq)), `recovered up to seq ${rec.lastSeq}, past every acknowledged seq`);
+  assert.is(rec.verification, 'replay-from-snapshot', 'the journal no longer starts at seq 1: checked against a replay from the older kept snapshot');
+  assert.ok(rec.verifiedFromSeq < rec.snapshotSeq);
+  const { acks } = await loadThenSignal(s, (await s.event('listening')).port, 1500, 'SIGTERM');
+  acked.push(...acks);
+  const stopped = s.events.find((e) => e.event === 'stopped')!;
+  assert.ok(stopped.lastSeq >= Math.max(...acks.map((x) => x.seq)));
+
+  // What is left: the two newest snapshots, and the segments from the one holding the older's seq + 1.
+  const snaps = listSnapshots(data).map((x) => x.seq);
+  assert.is(snaps.length, 2);
+  assert.is(snaps[0], stopped.lastSeq, 'the shutdown snapshot is the newest');
+  const segs = listSegments(data);
+  assert.ok(segs[0].firstSeq > 1 && segs[0].firstSeq <= snaps[1] + 1 && (segs.length === 1 || segs[1].firstSeq > snaps[1] + 1), `first segment at seq ${segs[0].firstSeq}, base snapshot at seq ${snaps[1]}`);
+  const report = replayJournal(data, { engineOptions: { ...DEFAULT_OPTIONS, ...SMALL_ENGINE } });
+  assert.equal([report.base, report.baseSeq], ['snapshot', snaps[1]]);
+  assert.is(report.digest, stopped.digest, 'digest at shutdown = replay of the journal from the base snapshot');
+  assert.ok(assertAckedInJournal(data, acked, segs[0].firstSeq) > 0, 'the acknowledged commands still on disk are the journal\'s records');
 });
 
 test.run();

@@ -11,7 +11,7 @@
 import { crc32 } from 'node:zlib';
 import { open, rename, unlink, readdir } from 'node:fs/promises';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, readSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Engine, type EngineOptions } from '../engine.js';
 import { readSeq, writeSeq } from './segment.js';
 
@@ -144,50 +144,69 @@ export interface LoadedSnapshot {
 export interface LoadOptions {
   /** Ignore snapshots after this seq (e.g. beyond the journal's end). */
   maxSeq?: number;
+  /** Ignore snapshots before this seq (e.g. the journal's first seq - 1: the records after older ones were pruned). */
+  minSeq?: number;
+  /** Restore the oldest usable snapshot instead of the newest (the longest replay: `clob replay`, the recovery cross-check). */
+  oldest?: boolean;
   build?: EngineOptions['build'];
   batchSize?: number;
-  /** Called for each snapshot passed over, with the reason (default: console.warn). */
-  onWarning?: (message: string) => void;
+  /** Called for each snapshot passed over as damaged: the message, the file and what is wrong (default: console.warn). */
+  onWarning?: (message: string, path: string, problem: string) => void;
 }
 
 /**
- * Restores the newest valid snapshot (header, body CRC, Engine.restore's own CRC and digest, and
- * the digest in the file header). A damaged newer one is passed over with a warning, falling back
- * to the one before. Undefined when none is usable.
+ * Restores the newest (or, with `oldest`, the oldest) valid snapshot within [minSeq, maxSeq]:
+ * header, body CRC, Engine.restore's own CRC and digest, and the digest in the file header. A
+ * damaged one is passed over with a warning, falling back to the next. Snapshots outside the
+ * range are passed over silently (the caller names the range when nothing is usable).
+ * Undefined when none is usable.
  */
-export function loadNewestSnapshot(dir: string, options: LoadOptions = {}): LoadedSnapshot | undefined {
+export function loadSnapshot(dir: string, options: LoadOptions = {}): LoadedSnapshot | undefined {
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
-  for (const info of listSnapshots(dir)) {
-    if (options.maxSeq !== undefined && info.seq > options.maxSeq) {
-      warn(`snapshot ${info.path} (seq ${info.seq}) is beyond the journal's end (seq ${options.maxSeq}): skipped`);
-      continue;
-    }
+  const inRange = listSnapshots(dir).filter((info) => (options.maxSeq === undefined || info.seq <= options.maxSeq) && (options.minSeq === undefined || info.seq >= options.minSeq));
+  if (options.oldest) inRange.reverse();
+  const passOver = (info: SnapshotInfo, problem: string) => warn(`snapshot ${info.path} is unusable (${problem}): falling back to ${options.oldest ? 'a newer' : 'an older'} one`, info.path, problem);
+  for (const info of inRange) {
     if (info.problem) {
-      warn(`snapshot ${info.path} is unusable (${info.problem}): falling back to an older one`);
+      passOver(info, info.problem);
       continue;
     }
     try {
       const bytes = readFileSync(info.path);
+      const problem = snapshotProblem(bytes, info.seq);
+      if (problem) throw new Error(problem);
       const h = decodeHeader(bytes) as Exclude<ReturnType<typeof decodeHeader>, string>;
-      const body = bytes.subarray(SNAPSHOT_FILE_HEADER);
-      if (crc32(body) !== h.bodyCrc) throw new Error('body checksum mismatch');
-      const engine = Engine.restore(body, { build: options.build, batchSize: options.batchSize });
+      const engine = Engine.restore(bytes.subarray(SNAPSHOT_FILE_HEADER), { build: options.build, batchSize: options.batchSize });
       const digest = engine.digest();
       if (digest !== h.digest) throw new Error(`restored digest ${digest.toString(16)} differs from the header's ${h.digest.toString(16)}`);
       return { engine, seq: info.seq, digest, path: info.path };
     } catch (e) {
-      warn(`snapshot ${info.path} is unusable (${(e as Error).message}): falling back to an older one`);
+      passOver(info, (e as Error).message);
     }
   }
   return undefined;
 }
 
-/** Removes all but the newest `keep` snapshots (at least 1). Returns the paths removed. */
-export async function pruneSnapshots(dir: string, keep = 2): Promise<string[]> {
-  const removed: string[] = [];
-  for (const info of listSnapshots(dir).slice(Math.max(1, keep))) {
-    await unlink(info.path);
-    removed.push(info.path);
+/**
+ * What is wrong with a snapshot file (header, lengths, seq against the name's, body CRC), or
+ * undefined if it checks out. Cheaper than restoring it (no engine); retention uses it to count
+ * only valid snapshots.
+ */
+export function checkSnapshotFile(path: string): string | undefined {
+  const m = NAME_RE.exec(basename(path));
+  if (!m) return 'not named snapshot-<seq>.cls';
+  try {
+    return snapshotProblem(readFileSync(path), Number(m[1]));
+  } catch (e) {
+    return `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
-  return removed;
+}
+
+function snapshotProblem(bytes: Uint8Array, nameSeq: number): string | undefined {
+  const h = decodeHeader(bytes);
+  if (typeof h === 'string') return h;
+  if (h.seq !== nameSeq) return `header says seq ${h.seq}, the name says ${nameSeq}`;
+  if (bytes.length !== SNAPSHOT_FILE_HEADER + h.length) return `file is ${bytes.length} bytes; the header says ${SNAPSHOT_FILE_HEADER + h.length}`;
+  if (crc32(bytes.subarray(SNAPSHOT_FILE_HEADER)) !== h.bodyCrc) return 'body checksum mismatch';
+  return undefined;
 }

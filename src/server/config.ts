@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import type { EngineOptions, SymbolSpec } from '../engine.js';
 import { CORE_BUILDS, type CoreBuild } from '../core.js';
 import { DURABILITY_MODES, type DurabilityMode } from '../journal/journal.js';
+import { DEFAULT_KEEP_SNAPSHOTS } from '../journal/retention.js';
 import { parseAmount } from '../cli-args.js';
 import type { AccountConfig } from '../gateway/config.js';
 import { IO_CHOICES, type IoChoice } from '../gateway/transport.js';
@@ -36,7 +37,8 @@ export interface ServerConfig {
   segmentBytes: number;
   snapshotEvery: number;
   snapshotSeconds: number;
-  snapshotKeep: number;
+  keepSnapshots: number;
+  archiveJournal: boolean;
   verifyRecovery: boolean;
   heartbeatMs: number;
   loginTimeoutMs: number;
@@ -90,8 +92,9 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'segmentBytes', flag: '--segment-bytes <n>', env: 'CLOB_SEGMENT_BYTES', kind: 'int', default: 64 * 1024 * 1024, min: 144, max: 2 ** 40, help: 'journal segment size before rolling to a new file' },
   { key: 'snapshotEvery', flag: '--snapshot-every <n>', env: 'CLOB_SNAPSHOT_EVERY', kind: 'int', default: 1_000_000, min: 0, help: 'snapshot after this many commands since the last one (0: never by count)' },
   { key: 'snapshotSeconds', flag: '--snapshot-seconds <s>', env: 'CLOB_SNAPSHOT_SECONDS', kind: 'int', default: 300, min: 0, max: 86_400 * 365, help: 'snapshot this often when commands arrived since the last one (0: never by time); one is always taken at shutdown' },
-  { key: 'snapshotKeep', flag: '--snapshot-keep <n>', env: 'CLOB_SNAPSHOT_KEEP', kind: 'int', default: 3, min: 1, max: 1000, help: 'snapshots kept in the data directory (older ones are removed; journal segments are all kept)' },
-  { key: 'verifyRecovery', flag: '--verify-recovery <yes|no>', env: 'CLOB_VERIFY_RECOVERY', kind: 'bool', default: true, help: 'at start-up, check the recovered digest (snapshot + journal) against a full replay of the journal' },
+  { key: 'keepSnapshots', flag: '--keep-snapshots <n>', env: 'CLOB_KEEP_SNAPSHOTS', kind: 'int', default: DEFAULT_KEEP_SNAPSHOTS, min: 1, max: 1000, help: 'valid snapshots kept; after each snapshot, older snapshots and the journal segments wholly covered by the oldest kept one are removed (1 leaves no fallback if the newest is damaged)' },
+  { key: 'archiveJournal', flag: '--archive-journal <yes|no>', env: 'CLOB_ARCHIVE_JOURNAL', kind: 'bool', default: false, help: 'keep every journal segment (the full history; the data directory grows without bound); snapshots are still pruned' },
+  { key: 'verifyRecovery', flag: '--verify-recovery <yes|no>', env: 'CLOB_VERIFY_RECOVERY', kind: 'bool', default: true, help: 'at start-up, check the recovered digest (snapshot + journal) against a longer replay: from the origin, or from the oldest kept snapshot once the journal was pruned' },
   { key: 'heartbeatMs', flag: '--heartbeat-ms <ms>', env: 'CLOB_HEARTBEAT_MS', kind: 'int', default: 1000, min: 1, max: 3_600_000, help: 'session heartbeat interval (a session silent for 3 intervals is ended)' },
   { key: 'loginTimeoutMs', flag: '--login-timeout-ms <ms>', env: 'CLOB_LOGIN_TIMEOUT_MS', kind: 'int', default: 5000, min: 1, max: 3_600_000, help: 'a connection must log in within this' },
   { key: 'ratePerSecond', flag: '--rate <n>', env: 'CLOB_RATE', kind: 'number', default: 0, min: 0, max: 1e9, help: 'default order messages per second per session (0: unlimited); accounts may override' },

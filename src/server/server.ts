@@ -8,7 +8,9 @@
 //              -> output routed into the sessions' writers but HELD -> journal.commit() resolves ->
 //              output released, market data hook called. The engine has no other input.
 //   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are taken
-//              between two batches (state = gateway.lastSeq), written once that seq is durable
+//              between two batches (state = gateway.lastSeq), written once that seq is durable;
+//              then retention (src/journal/retention.ts): the newest --keep-snapshots stay, older
+//              snapshots and the segments they cover go (unless --archive-journal)
 //   stopping   SIGINT/SIGTERM: no new connections or frames; the frames already read run as a
 //              last batch; every commit resolves and its output is released; LOGOUT (shutdown)
 //              to every session; final snapshot; journal closed (fdatasync); exit 0
@@ -20,7 +22,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine, type EngineOptions } from '../engine.js';
-import { Journal, recover, writeSnapshotBytes, pruneSnapshots, type Recovered } from '../journal/index.js';
+import { Journal, recover, writeSnapshotBytes, enforceRetention, type Recovered } from '../journal/index.js';
 import { hex } from '../journal/recovery.js';
 import { Gateway } from '../gateway/server.js';
 import { jsonLog, silentLog } from '../gateway/log.js';
@@ -118,10 +120,10 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     const t = recovered.truncatedTail;
     io.say(`recovered to seq ${lastSeq}, digest ${hex(recovered.digest)}, ${engine.liveOrders} resting orders: `
       + `${recovered.snapshot ? `snapshot at seq ${recovered.snapshot.seq}` : 'no snapshot'} + ${recovered.replayed} journal records replayed in ${ms.toFixed(0)} ms; `
-      + `verification: ${recovered.verification}; torn tail: ${t ? `${t.bytes} bytes ${t.repaired ? 'truncated' : 'found'} at offset ${t.offset} of ${t.file} (${t.reason})` : 'none'}`);
+      + `verification: ${recovered.verification}${recovered.verifiedFrom ? ` (from the snapshot at seq ${recovered.verifiedFrom.seq})` : ''}; torn tail: ${t ? `${t.bytes} bytes ${t.repaired ? 'truncated' : 'found'} at offset ${t.offset} of ${t.file} (${t.reason})` : 'none'}`);
     io.event({
       event: 'recovered', dataDir: dir, lastSeq, digest: hex(recovered.digest), replayed: recovered.replayed, snapshotSeq: recovered.snapshot?.seq ?? null,
-      verification: recovered.verification, truncatedTail: t ? { file: t.file, offset: t.offset, bytes: t.bytes, reason: t.reason, truncated: t.repaired } : null,
+      verification: recovered.verification, verifiedFromSeq: recovered.verifiedFrom?.seq ?? null, truncatedTail: t ? { file: t.file, offset: t.offset, bytes: t.bytes, reason: t.reason, truncated: t.repaired } : null,
       liveOrders: engine.liveOrders, ms: Math.round(ms),
     });
   } else {
@@ -189,6 +191,9 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   let snapshotBuffer: Uint8Array | undefined;
   let snapshotsTaken = 0;
   const snapshotLatency = new LatencySummary('clob_snapshot_seconds', 'Time to take, write and fsync a snapshot.');
+  // Snapshot files found valid (retention counts only valid ones): the recovered one was restored
+  // and checked, ours are written from bytes whose CRC we computed; others are read once.
+  const snapshotChecks = new Map<string, string | undefined>(recovered?.snapshot ? [[recovered.snapshot.path, undefined]] : []);
   const snapshot = (reason: string): Promise<void> => {
     if (snapshotting) return snapshotting;
     const seq = gateway.lastSeq; // between two batches: the engine has run exactly 1..seq
@@ -205,8 +210,13 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
       snapshotAt = performance.now();
       snapshotsTaken++;
       snapshotLatency.observeMs(snapshotAt - t0);
-      const removed = await pruneSnapshots(dir, config.snapshotKeep);
-      io.event({ event: 'snapshot', reason, seq, digest: hex(digest), bytes: info.bytes, takeMs: Math.round(takenMs), totalMs: Math.round(performance.now() - t0), pruned: removed.length });
+      snapshotChecks.set(info.path, undefined);
+      // Only now, with the snapshot durable, may what it covers go.
+      const kept = await enforceRetention(dir, { keepSnapshots: config.keepSnapshots, archive: config.archiveJournal, checked: snapshotChecks });
+      io.event({
+        event: 'snapshot', reason, seq, digest: hex(digest), bytes: info.bytes, takeMs: Math.round(takenMs), totalMs: Math.round(performance.now() - t0),
+        baseSeq: kept.baseSeq, removedSegments: kept.segments.length, removedSnapshots: kept.snapshots.length,
+      });
     })().catch((e: Error) => io.say(`warning: snapshot at seq ${seq} failed: ${e.message}`)).finally(() => (snapshotting = undefined));
     return snapshotting;
   };
