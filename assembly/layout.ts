@@ -158,7 +158,8 @@ export const LIVE_READERS = 4; //              reader records per arena
 export const READ_NOT_FOUND = 0; //            readOrder: not resting
 export const READ_FOUND = 1;
 export const READ_UNKNOWN_SYMBOL = -1;
-export const READ_BUSY = -2; //                gave up after READ_MAX_RETRIES torn reads in a row
+export const READ_BUSY = -2; //                gave up after READ_MAX_RETRIES changed reads in a row (the matcher was
+//                                              preempted inside a write, say): the host may call again
 export const READ_NO_READER = -3; //           not a registered reader index (or a build without threads)
 export const READ_NO_SLOT = -4; //             register: every reader record is taken
-export const READ_MAX_RETRIES = 65536;
+export const READ_MAX_RETRIES = 1048576;

@@ -27,6 +27,11 @@ export interface LiveBook {
 export interface ReaderStats { reads: number; retries: number }
 
 const MAX_ROWS_OF = (bytes: number, row: number) => Math.floor(bytes / row);
+/**
+ * Calls of a read that comes back READ_BUSY (the matcher changed what it read READ_MAX_RETRIES
+ * times in a row: preempted inside a write section, on a loaded machine) before giving up.
+ */
+const BUSY_CALLS = 64;
 
 export class LiveBookReader {
   /** The reader record this thread holds (0..LIVE_READERS-1). */
@@ -61,7 +66,7 @@ export class LiveBookReader {
     if (code >= 0) return code;
     if (this.closed) throw new Error('this LiveBookReader is closed');
     if (code === L.READ_UNKNOWN_SYMBOL) throw new RangeError(`unknown symbol ${symbol}`);
-    if (code === L.READ_BUSY) throw new Error(`${what}: the matcher changed what was being read ${L.READ_MAX_RETRIES} times in a row`);
+    if (code === L.READ_BUSY) throw new Error(`${what}: the matcher changed what was being read ${BUSY_CALLS * L.READ_MAX_RETRIES} times in a row (is it stuck inside a write?)`);
     throw new Error(`${what}: not a registered reader (code ${code})`);
   }
 
@@ -69,19 +74,29 @@ export class LiveBookReader {
 
   /** Up to `levels` depth rows of a side (layout.ts SIDE_ code), best first. Returns the row count. */
   depthRows(symbol: number, side: number, levels: number): number {
-    return this.check(this.core.readDepth(this.arena, this.index, symbol, side, Math.min(levels, this.maxDepthRows), this.rows), 'depth', symbol);
+    let code = L.READ_BUSY;
+    for (let k = 0; k < BUSY_CALLS && code === L.READ_BUSY; k++) code = this.core.readDepth(this.arena, this.index, symbol, side, Math.min(levels, this.maxDepthRows), this.rows);
+    return this.check(code, 'depth', symbol);
   }
 
   /** The queue rows at a price (bigint) on a side, up to max. Returns the row count. */
   queueRows(symbol: number, side: number, price: bigint, max: number): number {
-    this.view.setBigInt64(this.rows, price, true);
-    return this.check(this.core.readQueue(this.arena, this.index, symbol, side, Math.min(max, this.maxQueueRows), this.rows), 'queue', symbol);
+    let code = L.READ_BUSY;
+    for (let k = 0; k < BUSY_CALLS && code === L.READ_BUSY; k++) {
+      this.view.setBigInt64(this.rows, price, true);
+      code = this.core.readQueue(this.arena, this.index, symbol, side, Math.min(max, this.maxQueueRows), this.rows);
+    }
+    return this.check(code, 'queue', symbol);
   }
 
   /** Looks an order up by id (bigint); true and an order row at this.rows if it is resting. */
   orderRow(orderId: bigint): boolean {
-    this.view.setBigInt64(this.rows + L.ORDER_ID, orderId, true);
-    return this.check(this.core.readOrder(this.arena, this.index, this.rows), 'order') === L.READ_FOUND;
+    let code = L.READ_BUSY;
+    for (let k = 0; k < BUSY_CALLS && code === L.READ_BUSY; k++) {
+      this.view.setBigInt64(this.rows + L.ORDER_ID, orderId, true);
+      code = this.core.readOrder(this.arena, this.index, this.rows);
+    }
+    return this.check(code, 'order') === L.READ_FOUND;
   }
 
   // ---- object reads (the Engine's query shapes) -------------------------------------------------
