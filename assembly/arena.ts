@@ -3,10 +3,14 @@
 // address, so a snapshot (a byte copy) can be restored at any other base. This file owns the
 // header layout and the region base pointers; nothing here is a static in linear memory,
 // because instantiating the module on another thread would reset those (DESIGN.md).
-import { MAX_ORDERS } from './layout';
+import { MAX_ORDERS, LIVE_READERS } from './layout';
+import {
+  RECLAIM_MAGIC, RECLAIM_LAYOUT_VERSION, RECLAIM_HAZARDS, RECLAIM_H_MAGIC, RECLAIM_H_VERSION, RECLAIM_H_MAX_PARTICIPANTS,
+  RECLAIM_PARTICIPANTS_AT, RECLAIM_P_SIZE,
+} from './reclaim-layout';
 
 export const ARENA_MAGIC: u32 = 0x424f4c43; // "CLOB"
-export const ARENA_VERSION: u32 = 1;
+export const ARENA_VERSION: u32 = 2; // 2: limbo lists, the readers' domain, level and order seqs
 
 // Header fields (arena-relative).
 export const H_MAGIC = 0; //          u32
@@ -34,7 +38,20 @@ export const H_OFF_ENTRIES = 88;
 export const H_OFF_LADDER = 96;
 export const H_OFF_BITS = 100;
 export const H_OFF_SUMMARY = 104;
-export const HEADER_SIZE: u32 = 128;
+export const H_OFF_READERS = 108; //  u32 the live-book readers' reclamation domain (reclaim-layout.ts)
+// Freed slots wait here until no reader can still see them (limbo.ts): FIFO lists in stamp order,
+// chained through the slots' free-list links.
+export const H_ORDER_LIMBO_HEAD = 112; // u32 oldest (NONE = empty)
+export const H_ORDER_LIMBO_TAIL = 116; // u32 newest
+export const H_ORDER_LIMBO_COUNT = 120; // u32
+export const H_LEVEL_LIMBO_HEAD = 124;
+export const H_LEVEL_LIMBO_TAIL = 128;
+export const H_LEVEL_LIMBO_COUNT = 132;
+export const H_FORCED_ORDERS = 136; // u32 order slots taken out of limbo early (capacity), total
+export const H_FORCED_LEVELS = 140; // u32 level slots taken out of limbo early
+export const H_INDEX_SEQ = 144; //    u32 odd while the id index is being changed (readers' lookups retry)
+export const H_OFF_HAZARD_SNAPSHOT = 148; // u32 the matcher's copy of the readers' hazards (LIVE_READERS x RECLAIM_HAZARDS u32)
+export const HEADER_SIZE: u32 = 192;
 
 export const NONE: u32 = 0xffffffff;
 
@@ -51,6 +68,7 @@ export let TAGS: usize = 0;
 export let ENTRIES: usize = 0;
 export let INDEX_MASK: u32 = 0;
 export let INDEX_SHIFT: u64 = 0;
+export let READERS: usize = 0;
 
 export function bind(arena: usize): void {
   A = arena;
@@ -59,9 +77,15 @@ export function bind(arena: usize): void {
   SYMBOLS = arena + <usize>load<u32>(arena, H_OFF_SYMBOLS);
   TAGS = arena + <usize>load<u32>(arena, H_OFF_TAGS);
   ENTRIES = arena + <usize>load<u32>(arena, H_OFF_ENTRIES);
+  READERS = arena + <usize>load<u32>(arena, H_OFF_READERS);
   const bits = load<u32>(arena, H_INDEX_BITS);
   INDEX_MASK = (<u32>1 << bits) - 1;
   INDEX_SHIFT = <u64>(64 - bits);
+}
+
+/** The readers' domain: a reclaim-layout.ts header and LIVE_READERS participant records. */
+@inline function readersBytes(): u64 {
+  return <u64>(RECLAIM_PARTICIPANTS_AT + LIVE_READERS * RECLAIM_P_SIZE);
 }
 
 function align64(n: u64): u64 {
@@ -95,6 +119,8 @@ function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: 
   const offLadder = at; at = align64(at + <u64>ladderTicks * 4);
   const offBits = at; at = align64(at + bitmapWords(ladderTicks, maxSymbols) * 8);
   const offSummary = at; at = align64(at + summaryWords(ladderTicks, maxSymbols) * 8);
+  const offReaders = at; at = align64(at + readersBytes());
+  const offHazards = at; at = align64(at + LIVE_READERS * RECLAIM_HAZARDS * 4);
   if (at >= <u64>0xf0000000) return 0;
   if (write) {
     store<u32>(arena, bits, H_INDEX_BITS);
@@ -106,6 +132,8 @@ function layoutInto(arena: usize, maxOrders: u32, maxSymbols: u32, ladderTicks: 
     store<u32>(arena, <u32>offLadder, H_OFF_LADDER);
     store<u32>(arena, <u32>offBits, H_OFF_BITS);
     store<u32>(arena, <u32>offSummary, H_OFF_SUMMARY);
+    store<u32>(arena, <u32>offReaders, H_OFF_READERS);
+    store<u32>(arena, <u32>offHazards, H_OFF_HAZARD_SNAPSHOT);
     store<u32>(arena, <u32>at, H_SIZE_BYTES);
   }
   return at;
@@ -135,8 +163,26 @@ export function initArena(arena: usize, maxOrders: u32, maxSymbols: u32, ladderT
   store<u32>(arena, ladderTicks, H_LADDER_TICKS);
   store<u32>(arena, NONE, H_ORDER_FREE);
   store<u32>(arena, NONE, H_LEVEL_FREE);
+  store<u32>(arena, NONE, H_ORDER_LIMBO_HEAD);
+  store<u32>(arena, NONE, H_ORDER_LIMBO_TAIL);
+  store<u32>(arena, NONE, H_LEVEL_LIMBO_HEAD);
+  store<u32>(arena, NONE, H_LEVEL_LIMBO_TAIL);
   store<i64>(arena, 1, H_NEXT_TRADE_ID);
+  formatReaders(arena);
   return 0;
+}
+
+/**
+ * (Re)writes the readers' domain header with no participant registered (the epoch is kept). The
+ * arena is not shared with any reader yet (init, restore), so plain stores do; the magic goes last.
+ * Its pool word stays 0: the core's slots are not pool blocks, the matcher reclaims them (limbo.ts).
+ */
+export function formatReaders(arena: usize): void {
+  const d = arena + <usize>load<u32>(arena, H_OFF_READERS);
+  store<i32>(d, RECLAIM_LAYOUT_VERSION, RECLAIM_H_VERSION);
+  store<i32>(d, LIVE_READERS, RECLAIM_H_MAX_PARTICIPANTS);
+  for (let b: usize = RECLAIM_PARTICIPANTS_AT; b < <usize>readersBytes(); b += 4) store<u32>(d + b, 0);
+  store<i32>(d, RECLAIM_MAGIC, RECLAIM_H_MAGIC);
 }
 
 /** True when `arena` holds a formatted arena of this version (checked before restore). */

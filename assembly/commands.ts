@@ -2,7 +2,7 @@
 // with a reason and change nothing, or apply. Fields are read straight from the command record.
 import * as L from './layout';
 import { A, NONE, H_MAX_SYMBOLS } from './arena';
-import { orderPtr, ordersFull, resolveHandle, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_FLAGS, O_STP, O_LEVEL, O_NEXT } from './orders';
+import { orderPtr, ordersFull, resolveHandle, orderWriting, orderWritten, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_FLAGS, O_STP, O_LEVEL, O_NEXT } from './orders';
 import { levelPtr, setRemaining, unlinkOrder, LV_HEAD } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { symbolPtr, addSymbol, bandWidth, ladderTicksLeft, S_STATUS, S_TICK, S_LOT, S_BAND_MIN, S_BAND_MAX, S_WIDTH, S_ID } from './symbols';
@@ -134,7 +134,9 @@ function modify(c: usize): void {
   if (price == load<i64>(op, O_PRICE) && qty <= load<i64>(op, O_REM)) {
     // Same price, no more quantity: it keeps its place in the queue.
     setRemaining(slot, qty);
+    orderWriting(op);
     store<i64>(op, clientId, O_CLIENT);
+    orderWritten(op);
     emitModified(side, symbol, account, orderId, price, qty, clientId);
     reportLevel(sp, load<u32>(op, O_LEVEL));
     return;
@@ -144,9 +146,11 @@ function modify(c: usize): void {
   // Loses priority: off its level, then in again as a GTC taker that keeps its slot and id.
   const oldLevel = load<u32>(op, O_LEVEL);
   unlinkOrder(slot);
+  orderWriting(op);
   store<i64>(op, price, O_PRICE);
   store<i64>(op, qty, O_REM);
   store<i64>(op, clientId, O_CLIENT);
+  orderWritten(op);
   emitModified(side, symbol, account, orderId, price, qty, clientId);
   settleLevel(sp, oldLevel);
   match();

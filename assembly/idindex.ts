@@ -5,7 +5,9 @@
 // The home slot is checked first, one tag at a time: at this load most lookups end there. If the
 // run goes on, the SIMD build compares the next 16 tags per instruction, the scalar build one at
 // a time. Both find the same entry: layout and probe order are identical.
-import { TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT } from './arena';
+// Changes run inside a write section (H_INDEX_SEQ odd), so that a reader thread's lookup can tell
+// a miss from a lookup that raced an entry being moved (livebook.ts).
+import { A, TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT, H_INDEX_SEQ } from './arena';
 import { orderPtr, O_INDEX_POS } from './orders';
 import { ID_HASH_MULTIPLIER_HI, ID_HASH_MULTIPLIER_LO } from './layout';
 
@@ -67,13 +69,20 @@ export function lookup(key: i64): u64 {
 }
 
 /** Inserts a key known to be absent; the order (the handle's slot) learns its position. */
+// @ts-ignore: decorator
+@inline function changing(): void {
+  store<u32>(A, load<u32>(A, H_INDEX_SEQ) + 1, H_INDEX_SEQ);
+}
+
 export function insert(key: i64, handle: u64): void {
+  changing();
   let pos = homeOf(key);
   while (load<u8>(TAGS + <usize>pos) != 0) pos = (pos + 1) & INDEX_MASK;
   store<u8>(TAGS + <usize>pos, tagOf(key));
   store<i64>(ENTRIES + (<usize>pos << 4), key);
   store<u64>(ENTRIES + (<usize>pos << 4), handle, 8);
   store<u32>(orderPtr(<u32>handle) + O_INDEX_POS, pos);
+  changing();
 }
 
 /**
@@ -81,6 +90,7 @@ export function insert(key: i64, handle: u64): void {
  * moved entry's order is told its new position, so removal never needs a lookup.
  */
 export function removeAt(pos: u32): void {
+  changing();
   let hole = pos;
   let j = hole;
   while (true) {
@@ -99,4 +109,5 @@ export function removeAt(pos: u32): void {
     }
   }
   store<u8>(TAGS + <usize>hole, 0);
+  changing();
 }

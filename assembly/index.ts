@@ -1,11 +1,16 @@
 // The core's exported entry points. Each binds the arena first (its region bases live in this
 // instance's globals), then works on raw memory. i32 arguments only: no BigInt crosses.
-import { A, bind, indexBits, arenaSize as sizeFor, initArena, arenaValid, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES } from './arena';
+import {
+  A, bind, indexBits, arenaSize as sizeFor, initArena, arenaValid, formatReaders, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES,
+  H_ORDER_LIMBO_COUNT, H_LEVEL_LIMBO_COUNT, H_FORCED_ORDERS, H_FORCED_LEVELS,
+} from './arena';
 import { CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION } from './layout';
 import { startOutput, outputAt, startCommand } from './events';
 import { execute } from './commands';
 import { digest as bookDigest } from './digest';
 import * as queries from './queries';
+import * as live from './livebook';
+import { endBatch } from './limbo';
 
 export function layoutVersion(): i32 {
   return LAYOUT_VERSION;
@@ -51,6 +56,7 @@ export function process(arena: usize, commands: usize, count: i32, events: usize
     startCommand(c);
     execute(c);
   }
+  endBatch();
   store<u32>(A, <u32>((outputAt() - events) / EVT_SIZE), H_EVENTS_WRITTEN);
   return i;
 }
@@ -89,4 +95,66 @@ export function findOrder(arena: usize, io: usize): i32 {
 export function findByHandle(arena: usize, io: usize): i32 {
   bind(arena);
   return queries.findByHandle(io);
+}
+
+// ---- reclamation and live-book readers (another thread's instance; docs/CONCURRENCY.md) ------
+
+/** Writes four u32 at io: order slots in limbo, level slots in limbo, order and level slots taken out of limbo early. */
+export function limboStats(arena: usize, io: usize): void {
+  bind(arena);
+  store<u32>(io, load<u32>(A, H_ORDER_LIMBO_COUNT));
+  store<u32>(io, load<u32>(A, H_LEVEL_LIMBO_COUNT), 4);
+  store<u32>(io, load<u32>(A, H_FORCED_ORDERS), 8);
+  store<u32>(io, load<u32>(A, H_FORCED_LEVELS), 12);
+}
+
+/** After a restore: the copied arena's reader records belonged to another engine's threads. */
+export function resetReaders(arena: usize): void {
+  bind(arena);
+  formatReaders(arena);
+}
+
+export function readerRegister(arena: usize): i32 {
+  bind(arena);
+  return live.register();
+}
+
+export function readerUnregister(arena: usize, reader: i32): i32 {
+  bind(arena);
+  return live.unregister(reader);
+}
+
+export function readerEnter(arena: usize, reader: i32): i32 {
+  bind(arena);
+  return live.enter(reader);
+}
+
+export function readerExit(arena: usize, reader: i32): i32 {
+  bind(arena);
+  return live.exit(reader);
+}
+
+export function readerProtect(arena: usize, reader: i32, k: i32, slot: u32): i32 {
+  bind(arena);
+  return live.protect(reader, k, slot);
+}
+
+export function readDepth(arena: usize, reader: i32, symbol: u32, side: u8, levels: i32, io: usize): i32 {
+  bind(arena);
+  return live.depth(reader, symbol, side, levels, io);
+}
+
+export function readQueue(arena: usize, reader: i32, symbol: u32, side: u8, max: i32, io: usize): i32 {
+  bind(arena);
+  return live.queue(reader, symbol, side, max, io);
+}
+
+export function readOrder(arena: usize, reader: i32, io: usize): i32 {
+  bind(arena);
+  return live.order(reader, io);
+}
+
+export function readerCounters(arena: usize, reader: i32, io: usize): i32 {
+  bind(arena);
+  return live.counters(reader, io);
 }

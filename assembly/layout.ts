@@ -150,3 +150,16 @@ export const ORDER_HANDLE = 32; //    u64 generation << 32 | slot
 export const ORDER_SYMBOL = 40; //    u32
 export const ORDER_ACCOUNT = 44; //   u32
 export const ORDER_SIDE = 48; //      u8
+
+// ---- Live-book readers (docs/CONCURRENCY.md "Reading a live book") ----------------------------
+// Threads that read a book while its matcher runs register in the arena's readers' domain (one
+// record each, reclaim-layout.ts) and get their own query scratch from the host.
+export const LIVE_READERS = 4; //              reader records per arena
+export const READ_NOT_FOUND = 0; //            readOrder: not resting
+export const READ_FOUND = 1;
+export const READ_UNKNOWN_SYMBOL = -1;
+export const READ_BUSY = -2; //                gave up after READ_MAX_RETRIES changed reads in a row (the matcher was
+//                                              preempted inside a write, say): the host may call again
+export const READ_NO_READER = -3; //           not a registered reader index (or a build without threads)
+export const READ_NO_SLOT = -4; //             register: every reader record is taken
+export const READ_MAX_RETRIES = 1048576;

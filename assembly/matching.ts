@@ -2,7 +2,7 @@
 // best level first, FIFO within a level, at the maker's price. See docs/SEMANTICS.md "match" and
 // "close": this file is that pseudo-code, line for line.
 import { NONE, A, H_NEXT_TRADE_ID } from './arena';
-import { orderPtr, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_NEXT } from './orders';
+import { orderPtr, orderWriting, orderWritten, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_NEXT } from './orders';
 import { levelPtr, setRemaining, LV_HEAD, LV_COUNT, LV_TOTAL, LV_PRICE } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { S_ID } from './symbols';
@@ -147,7 +147,10 @@ export function close(restRemainder: bool): void {
     if (slot == NONE) {
       slot = newOrderSlot(symbol, side, account, stp, flags, orderId, price, rem, clientId);
     } else {
-      store<i64>(orderPtr(slot) + O_REM, rem);
+      const op = orderPtr(slot);
+      orderWriting(op);
+      store<i64>(op, rem, O_REM);
+      orderWritten(op);
     }
     rest(sp, slot, limitIdx);
     return;

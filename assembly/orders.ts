@@ -1,7 +1,10 @@
 // The order pool: fixed 64-byte slots, a free list threaded through freed slots, and a
 // generation per slot. A handle is (generation << 32 | slot); the generation grows every time a
 // slot is freed, so a handle kept past its order's life never resolves to the slot's next tenant.
+// A freed slot goes through limbo (limbo.ts) before it is reused, so reader threads never see it
+// change under them; O_SEQ tells a reader that the fields it read were being written.
 import { A, ORDERS, NONE, ORDER_SLOT, H_ORDER_FREE, H_ORDER_HWM, H_LIVE_ORDERS, H_MAX_ORDERS } from './arena';
+import { deferOrder, takeOrderFromLimbo } from './limbo';
 
 export const O_ID = 0; //      i64
 export const O_PRICE = 8; //   i64
@@ -16,20 +19,22 @@ export const O_GEN = 52; //    u32 generation
 export const O_SIDE = 56; //   u8
 export const O_STP = 57; //    u8
 export const O_FLAGS = 58; //  u8
+export const O_SEQ = 59; //    u8 odd while price, remaining or client id are being written (readers retry)
 export const O_INDEX_POS = 60; // u32 where its id sits in the id index (kept current as entries shift)
 
 @inline export function orderPtr(slot: u32): usize {
   return ORDERS + <usize>slot * ORDER_SLOT;
 }
 
-/** Takes a free slot (the caller checked capacity). */
+/** Takes a free slot, else a fresh one, else one out of limbo (the caller checked the live count). */
 export function allocOrder(): u32 {
   let slot = load<u32>(A, H_ORDER_FREE);
   if (slot != NONE) {
     store<u32>(A, load<u32>(orderPtr(slot) + O_NEXT), H_ORDER_FREE);
   } else {
     slot = load<u32>(A, H_ORDER_HWM);
-    store<u32>(A, slot + 1, H_ORDER_HWM);
+    if (slot < load<u32>(A, H_MAX_ORDERS)) store<u32>(A, slot + 1, H_ORDER_HWM);
+    else slot = takeOrderFromLimbo();
   }
   store<u32>(A, load<u32>(A, H_LIVE_ORDERS) + 1, H_LIVE_ORDERS);
   return slot;
@@ -39,9 +44,19 @@ export function freeOrder(slot: u32): void {
   const p = orderPtr(slot);
   store<u32>(p, load<u32>(p, O_GEN) + 1, O_GEN);
   store<i64>(p, 0, O_ID);
-  store<u32>(p, load<u32>(A, H_ORDER_FREE), O_NEXT);
-  store<u32>(A, slot, H_ORDER_FREE);
+  deferOrder(slot);
   store<u32>(A, load<u32>(A, H_LIVE_ORDERS) - 1, H_LIVE_ORDERS);
+}
+
+// A write section of an order's mutable fields (price, remaining, client id): O_SEQ odd inside.
+// Plain stores in program order; see docs/CONCURRENCY.md for what that relies on.
+// @ts-ignore: decorator
+@inline export function orderWriting(p: usize): void {
+  store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
+}
+// @ts-ignore: decorator
+@inline export function orderWritten(p: usize): void {
+  store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
 }
 
 @inline export function ordersFull(): bool {

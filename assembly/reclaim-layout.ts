@@ -78,6 +78,9 @@ export const RECLAIM_P_FREED = 128; //        i32 retired blocks freed to the po
 export const RECLAIM_P_SINCE_COLLECT = 132; // i32 EBR retires since the last automatic reclaim
 export const RECLAIM_P_SCANS = 136; //        i32 hazard scans run
 export const RECLAIM_P_LIMBO_PEAK = 140; //   i32 the most blocks this participant held in limbo at once
+// A live-book reader's counters (assembly/livebook.ts; its records are in the core's arena).
+export const RECLAIM_P_READS = 144; //        i32 rows read
+export const RECLAIM_P_RETRIES = 148; //      i32 reads repeated because the matcher changed what was being read
 
 // ---- Test records (tests and benchmarks only) -------------------------------------------------
 // What test/reclaim.test.ts's writer builds in a 64-byte block and what its readers (JS, and

@@ -50,7 +50,6 @@ export function addSymbol(id: u32, tick: i64, lot: i64, bandMin: i64, bandMax: i
   const ladderUsed = load<u32>(A, H_LADDER_USED);
   const bitsUsed = load<u32>(A, H_BITS_USED);
   const sumUsed = load<u32>(A, H_SUMMARY_USED);
-  store<u32>(p, id, S_ID);
   store<u8>(p, <u8>STATUS_ACTIVE, S_STATUS);
   store<i64>(p, tick, S_TICK);
   store<i64>(p, lot, S_LOT);
@@ -64,6 +63,8 @@ export function addSymbol(id: u32, tick: i64, lot: i64, bandMin: i64, bandMax: i
   store<u32>(p, sumWords, S_SUM_WORDS);
   store<i32>(p, -1, S_BEST_BID);
   store<i32>(p, -1, S_BEST_ASK);
+  // The id last: a reader thread (livebook.ts) takes a non-zero id to mean the slot is complete.
+  store<u32>(p, id, S_ID);
   store<u32>(A, ladderUsed + width, H_LADDER_USED);
   store<u32>(A, bitsUsed + words, H_BITS_USED);
   store<u32>(A, sumUsed + sumWords, H_SUMMARY_USED);

@@ -24,6 +24,18 @@ export interface CoreExports {
   queue(arena: number, symbol: number, side: number, max: number, io: number): number;
   findOrder(arena: number, io: number): number;
   findByHandle(arena: number, io: number): number;
+  limboStats(arena: number, io: number): void;
+  resetReaders(arena: number): void;
+  // Live-book readers (another thread's instance; src/live-book-reader.ts). Negative: layout.ts READ_*.
+  readerRegister(arena: number): number;
+  readerUnregister(arena: number, reader: number): number;
+  readerEnter(arena: number, reader: number): number;
+  readerExit(arena: number, reader: number): number;
+  readerProtect(arena: number, reader: number, k: number, slot: number): number;
+  readDepth(arena: number, reader: number, symbol: number, side: number, levels: number, io: number): number;
+  readQueue(arena: number, reader: number, symbol: number, side: number, max: number, io: number): number;
+  readOrder(arena: number, reader: number, io: number): number;
+  readerCounters(arena: number, reader: number, io: number): number;
 }
 
 const modules = new Map<CoreBuild, WebAssembly.Module>();

@@ -3,6 +3,7 @@
 // Memory map (bytes, each region 64-byte aligned, all above the core's reserved first 64 KiB):
 //   scratch  query results (depth/queue/order rows, digest)
 //   submit   one command record for the object API
+//   readers  one query scratch per live-book reader record (layout.ts LIVE_READERS)
 //   commands the batch input region (CommandWriter)
 //   events   the output region (EventReader); sized so any command's worst case fits
 //   arena    the books: pools, index, ladders (laid out by the core)
@@ -12,6 +13,7 @@ import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES, W
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
 import { EngineEvent, toEngineEvent } from './events.js';
+import type { LiveBook } from './live-book-reader.js';
 import { Int, toI64, toU32, fromI64 } from './int.js';
 import { Side, OrderType, TimeInForce, SelfTradePrevention, SIDES, ORDER_TYPES, TIFS, STP_MODES, SIDE_NAMES, codeOf } from './codes.js';
 
@@ -82,6 +84,8 @@ export type Command =
 export interface Level { price: Int; quantity: Int; orders: number }
 export interface QueuedOrder { orderId: Int; quantity: Int; account: number; clientOrderId: Int; postOnly: boolean; stp: SelfTradePrevention }
 export interface OrderInfo { orderId: Int; symbol: number; side: Side; price: Int; quantity: Int; account: number; clientOrderId: Int; handle: bigint }
+/** Freed slots waiting until no reader can see them (docs/CONCURRENCY.md "Reading a live book"). */
+export interface LimboStats { orders: number; levels: number; forcedOrders: number; forcedLevels: number }
 
 const EVENT_CHUNK = 4096; // events per core call beyond the worst-case reserve (256 KiB: stays in L2)
 
@@ -124,6 +128,7 @@ export class Engine {
   private readonly view: DataView;
   private readonly scratch: number;
   private readonly submitAt: number;
+  private readonly readersAt: number;
   private readonly commandsAt: number;
   private readonly eventsAt: number;
   private readonly arena: number;
@@ -140,7 +145,8 @@ export class Engine {
 
     this.scratch = FIRST_HOST_BYTE;
     this.submitAt = alignRegion(this.scratch + QUERY_SCRATCH_BYTES);
-    this.commandsAt = alignRegion(this.submitAt + L.CMD_SIZE);
+    this.readersAt = alignRegion(this.submitAt + L.CMD_SIZE);
+    this.commandsAt = alignRegion(this.readersAt + L.LIVE_READERS * QUERY_SCRATCH_BYTES);
     this.eventsAt = alignRegion(this.commandsAt + batchSize * L.CMD_SIZE);
     const minEvents = this.maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
     this.eventCapacity = options.eventCapacity ?? minEvents + 16_384;
@@ -404,6 +410,22 @@ export class Engine {
     return this.core.liveOrders(this.arena) >>> 0;
   }
 
+  /** Freed order and level slots in limbo now, and how many were taken out of it early (a reader stalled while capacity ran out). */
+  limbo(): LimboStats {
+    this.core.limboStats(this.arena, this.scratch);
+    const u = (k: number) => this.view.getUint32(this.scratch + 4 * k, true);
+    return { orders: u(0), levels: u(1), forcedOrders: u(2), forcedLevels: u(3) };
+  }
+
+  /**
+   * What a LiveBookReader on another thread needs to read this engine's books while it runs (post
+   * it in workerData: the memory is shared). Threads builds only: the scalar build has no shared memory.
+   */
+  liveBook(): LiveBook {
+    if (!usesSharedMemory(this.build)) throw new Error(`the ${this.build} build has no shared memory: live-book readers need the release or debug build`);
+    return { memory: this.memory, arena: this.arena, build: this.build, scratch: this.readersAt, scratchBytes: QUERY_SCRATCH_BYTES };
+  }
+
   /** The 64-bit state digest (docs/SEMANTICS.md): equal books give equal digests. */
   digest(): bigint {
     this.core.digest(this.arena, this.scratch);
@@ -434,6 +456,7 @@ export class Engine {
     if (h.arenaBytes !== engine.arenaBytes) throw new RangeError('snapshot is truncated or its size does not match its limits');
     new Uint8Array(engine.memory.buffer, engine.arena, h.arenaBytes).set(bytes.subarray(SNAPSHOT_HEADER));
     if ((engine.core.arenaBytes(engine.arena) >>> 0) !== h.arenaBytes) throw new RangeError('snapshot arena header is corrupt');
+    engine.core.resetReaders(engine.arena);
     engine.nextSeq = h.nextSeq;
     if (engine.digest() !== h.digest) throw new RangeError('snapshot digest mismatch: the bytes are corrupt');
     return engine;

@@ -1,0 +1,87 @@
+// Issue 4's stress: the matcher (this thread) churns a random stream through an engine while a
+// reader thread reads the live book through LiveBookReader (depth, queues, single orders) and
+// checks every row it gets (test/workers/live-reader-worker.ts). A second engine runs the same
+// batches with no reader: events and digest must be equal, whatever the reader did.
+// Not timed: the matcher runs until the reader has made READER_CALLS calls (or the stream ends).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Worker } from 'node:worker_threads';
+import { Engine } from '../src/engine.js';
+import { writeCommand } from '../src/records.js';
+import * as L from '../assembly/layout.js';
+import { randomStream, streamLimits } from './support/random-stream.js';
+import { clientChecksum } from './support/order-checksum.js';
+import { runWorker } from './support/side-module.js';
+
+const CTL_READY = 0, CTL_STOP = 1, CTL_CALLS = 2; // test/workers/live-reader-worker.ts
+const READER_CALLS = 1_500_000;
+const BATCH = 64;
+
+interface Report { calls: number; depthRows: number; queueRows: number; found: number; missing: number; failures: number; examples: string[]; reads: number; retries: number }
+
+/** FNV-1a over the event records of a chunk, folded into h. */
+function hashEvents(h: bigint, bytes: Uint8Array, at: number, count: number): bigint {
+  let x = Number(h & 0xffffffffn) >>> 0;
+  for (let i = at, end = at + count * L.EVT_SIZE; i < end; i++) x = Math.imul(x ^ bytes[i], 16777619) >>> 0;
+  return BigInt(x);
+}
+
+test('a reader thread validates every row it reads while the matcher churns; events and digest as without a reader', async () => {
+  const opts = { seed: 2024, count: 6_000_000, symbols: 4, depth: 'deep' as const };
+  const limits = streamLimits(opts);
+  const live = new Engine({ ...limits, batchSize: BATCH });
+  const quiet = new Engine({ ...limits, batchSize: BATCH });
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  const workers: Worker[] = [];
+  const chunk = new Uint8Array(BATCH * L.CMD_SIZE);
+  const view = new DataView(chunk.buffer);
+  let hLive = 0x811c9dc5n, hQuiet = 0x811c9dc5n, commands = 0, batches = 0;
+  const liveBytes = new Uint8Array(live.memory.buffer), quietBytes = new Uint8Array(quiet.memory.buffer);
+  let n = 0;
+  const runBatch = () => {
+    for (const [engine, bytes, which] of [[live, liveBytes, 0], [quiet, quietBytes, 1]] as const) {
+      engine.commands.append(chunk, 0, n);
+      engine.run((ev) => {
+        const at = ev.select(0).offset;
+        if (which === 0) hLive = hashEvents(hLive, bytes, at, ev.count);
+        else hQuiet = hashEvents(hQuiet, bytes, at, ev.count);
+      });
+    }
+    commands += n;
+    batches++;
+    n = 0;
+  };
+  let report: Promise<Report> | undefined;
+  for (const c of randomStream(opts)) {
+    if (c.type === L.CMD_NEW || c.type === L.CMD_MODIFY) c.clientOrderId = clientChecksum(c.orderId, c.account, c.price, c.symbol);
+    writeCommand(view, n * L.CMD_SIZE, c);
+    if (++n < BATCH) continue;
+    runBatch();
+    if (!report) {
+      // The first batch added the symbols. Churn on only once the reader reads, so the overlap
+      // is certain, not a matter of timing.
+      report = runWorker<Report>(new URL('./workers/live-reader.mjs', import.meta.url),
+        { book: live.liveBook(), seed: opts.seed, symbols: opts.symbols, ctl: ctl.buffer }, workers, 'live-book reader');
+      while (Atomics.load(ctl, CTL_READY) === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    if ((batches & 63) === 0) {
+      if (Atomics.load(ctl, CTL_CALLS) >= READER_CALLS) break;
+      await new Promise((r) => setImmediate(r)); // let a failing worker's report through
+    }
+  }
+  if (n > 0) runBatch();
+  Atomics.store(ctl, CTL_STOP, 1);
+  const r = await report!;
+  const limbo = live.limbo();
+  live.runRaw([]); // a batch end with no reader left: limbo drains
+  console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
+  assert.is(r.failures, 0, `validation failures: ${r.examples.join('; ')}`);
+  assert.ok(r.calls >= 100_000, `the reader read while the matcher ran (${r.calls} calls)`);
+  assert.ok(r.depthRows > 0 && r.queueRows > 0 && r.found > 0, 'every read kind returned rows');
+  assert.ok(commands >= 10_000, `the matcher churned (${commands} commands)`);
+  assert.is(hLive, hQuiet, 'events identical with and without the reader');
+  assert.is(live.digest(), quiet.digest(), 'digest identical');
+  assert.equal(live.limbo().orders + live.limbo().levels, 0, 'limbo drained once the reader left');
+});
+
+test.run();
