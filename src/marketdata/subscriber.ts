@@ -51,7 +51,9 @@ export interface SubscriberStats {
   gaps: number;
   /** Channel-sequence jumps seen on UDP (lost datagrams of any symbol). */
   channelGaps: number;
+  /** Trades missed while subscribed (jumps after the symbol's first trade seen: joining late is no loss). */
   tradeGaps: number;
+  /** BBO updates missed while subscribed (as tradeGaps; a BBO is whole state, so nothing is wrong after the next). */
   bboGaps: number;
   snapshotRequests: number;
   snapshotsApplied: number;
@@ -400,7 +402,7 @@ export class MarketDataSubscriber {
     switch (type) {
       case M.MDM_TRADE: {
         if (seq <= st.seq[ch]) return;
-        if (seq > st.seq[ch] + 1) this.stats.tradeGaps++;
+        if (st.seq[ch] !== 0 && seq > st.seq[ch] + 1) this.stats.tradeGaps++;
         st.seq[ch] = seq;
         this.trades.push({
           symbol, seq,
@@ -411,7 +413,7 @@ export class MarketDataSubscriber {
       }
       case M.MDM_BBO: {
         if ((flags & M.MDF_REPLAY) !== 0 ? seq < st.seq[ch] : seq <= st.seq[ch]) return;
-        if ((flags & M.MDF_REPLAY) === 0 && seq > st.seq[ch] + 1) this.stats.bboGaps++;
+        if ((flags & M.MDF_REPLAY) === 0 && st.seq[ch] !== 0 && seq > st.seq[ch] + 1) this.stats.bboGaps++;
         st.seq[ch] = seq;
         const level = (p: number, q: number, n: number): BookLevel | undefined =>
           (q === 0 ? undefined : { price: readI64(b, body + p), quantity: readI64(b, body + q), orders: readU32(b, body + n) });
