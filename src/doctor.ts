@@ -17,7 +17,7 @@ export function doctor(): void {
   }
   if (!native) {
     line('native helper', `not loaded: ${nativeLoadError}`);
-    line('', 'clob runs without it: threads stay unpinned, no NUMA binding, no TSC clock');
+    line('', 'clob runs without it: threads stay unpinned, no NUMA binding, no TSC clock, order entry on node:net');
   } else {
     const topo = native.topology();
     line('native helper', 'loaded');
@@ -26,6 +26,8 @@ export function doctor(): void {
     line('this thread', `CPU ${native.currentCpu()}, affinity [${native.getAffinity().join(',')}]`);
     const cal = native.tscCalibrate(50);
     line('tsc clock', `${cal.source}: ${cal.ticksPerNs.toFixed(4)} ticks/ns, drift ${cal.driftPpm.toFixed(2)} ppm`);
+    const uring = native.uringProbe();
+    line('io_uring', uring === undefined ? 'ok: clob start --io auto serves order entry on it' : `unusable (${uring}): clob start --io auto uses node:net`);
   }
   const cpus = os.availableParallelism();
   const matcher = [cpus - 1];
