@@ -10,7 +10,7 @@ import {
 } from './reclaim-layout';
 
 export const ARENA_MAGIC: u32 = 0x424f4c43; // "CLOB"
-export const ARENA_VERSION: u32 = 2; // 2: limbo lists, the readers' domain, level and order seqs
+export const ARENA_VERSION: u32 = 2; // 2: limbo lists, the readers' domain, level and order seqs (and the batch state word)
 
 // Header fields (arena-relative).
 export const H_MAGIC = 0; //          u32
@@ -51,9 +51,14 @@ export const H_FORCED_ORDERS = 136; // u32 order slots taken out of limbo early 
 export const H_FORCED_LEVELS = 140; // u32 level slots taken out of limbo early
 export const H_INDEX_SEQ = 144; //    u32 odd while the id index is being changed (readers' lookups retry)
 export const H_OFF_HAZARD_SNAPSHOT = 148; // u32 the matcher's copy of the readers' hazards (LIVE_READERS x RECLAIM_HAZARDS u32)
+export const H_BATCH_STATE = 152; //  u32 for a registering reader (batch-gate.ts): batches started x BATCH_COUNT_UNIT | BATCH_RUNNING
 export const HEADER_SIZE: u32 = 192;
 
 export const NONE: u32 = 0xffffffff;
+
+// H_BATCH_STATE bits (batch-gate.ts).
+export const BATCH_RUNNING: u32 = 1; //  a process() call is under way
+export const BATCH_COUNT_UNIT: u32 = 2; // the rest counts batches (a waiting reader sees the state change)
 
 export const ORDER_SLOT: u32 = 64;
 export const LEVEL_SLOT: u32 = 48;
@@ -183,6 +188,7 @@ export function formatReaders(arena: usize): void {
   store<i32>(d, LIVE_READERS, RECLAIM_H_MAX_PARTICIPANTS);
   for (let b: usize = RECLAIM_PARTICIPANTS_AT; b < <usize>readersBytes(); b += 4) store<u32>(d + b, 0);
   store<i32>(d, RECLAIM_MAGIC, RECLAIM_H_MAGIC);
+  store<u32>(arena, load<u32>(arena, H_BATCH_STATE) & ~BATCH_RUNNING, H_BATCH_STATE); // no batch runs here yet
 }
 
 /** True when `arena` holds a formatted arena of this version (checked before restore). */

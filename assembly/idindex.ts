@@ -5,9 +5,11 @@
 // The home slot is checked first, one tag at a time: at this load most lookups end there. If the
 // run goes on, the SIMD build compares the next 16 tags per instruction, the scalar build one at
 // a time. Both find the same entry: layout and probe order are identical.
-// Changes run inside a write section (H_INDEX_SEQ odd), so that a reader thread's lookup can tell
-// a miss from a lookup that raced an entry being moved (livebook.ts).
+// While a live-book reader is registered (batch-gate.ts), changes run inside a write section
+// (H_INDEX_SEQ odd), so that a reader thread's lookup can tell a miss from a lookup that raced an
+// entry being moved (livebook.ts).
 import { A, TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT, H_INDEX_SEQ } from './arena';
+import { guarded } from './batch-gate';
 import { orderPtr, O_INDEX_POS } from './orders';
 import { ID_HASH_MULTIPLIER_HI, ID_HASH_MULTIPLIER_LO } from './layout';
 
@@ -68,11 +70,12 @@ export function lookup(key: i64): u64 {
   return pos < 0 ? <u64>-1 : handleAt(<u32>pos);
 }
 
-/** Inserts a key known to be absent; the order (the handle's slot) learns its position. */
 // @ts-ignore: decorator
 @inline function changing(): void {
-  store<u32>(A, load<u32>(A, H_INDEX_SEQ) + 1, H_INDEX_SEQ);
+  if (ASC_FEATURE_THREADS && guarded) store<u32>(A, load<u32>(A, H_INDEX_SEQ) + 1, H_INDEX_SEQ);
 }
+
+/** Inserts a key known to be absent; the order (the handle's slot) learns its position. */
 
 export function insert(key: i64, handle: u64): void {
   changing();

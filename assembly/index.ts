@@ -11,6 +11,7 @@ import { digest as bookDigest } from './digest';
 import * as queries from './queries';
 import * as live from './livebook';
 import { endBatch } from './limbo';
+import { beginBatch, finishBatch } from './batch-gate';
 
 export function layoutVersion(): i32 {
   return LAYOUT_VERSION;
@@ -45,11 +46,12 @@ export function process(arena: usize, commands: usize, count: i32, events: usize
   bind(arena);
   startOutput(events);
   const end = events + <usize>capacity * EVT_SIZE;
+  beginBatch();
   let i = 0;
   for (; i < count; i++) {
     const worst = (<u64>load<u32>(A, H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
     if (<u64>(end - outputAt()) < worst) {
-      if (i == 0) return -1;
+      if (i == 0) { finishBatch(); return -1; }
       break;
     }
     const c = commands + <usize>i * CMD_SIZE;
@@ -57,6 +59,7 @@ export function process(arena: usize, commands: usize, count: i32, events: usize
     execute(c);
   }
   endBatch();
+  finishBatch();
   store<u32>(A, <u32>((outputAt() - events) / EVT_SIZE), H_EVENTS_WRITTEN);
   return i;
 }

@@ -1,11 +1,13 @@
 // Price levels: 48-byte slots from a pool, each holding an intrusive doubly linked FIFO of
 // order slots (O(1) append, O(1) unlink anywhere) and the level's running total and count.
-// Every change to a level or its queue happens inside a write section (LV_SEQ odd), and a freed
-// level waits in limbo (limbo.ts) with its generation moved on, so a reader thread can tell a
-// level it read whole from one that changed or was reused under it (livebook.ts).
+// While a live-book reader is registered (batch-gate.ts), every change to a level or its queue
+// happens inside a write section (LV_SEQ odd) and a freed level waits in limbo (limbo.ts), so a
+// reader thread can tell a level it read whole from one that changed or was reused under it
+// (livebook.ts). With no reader, neither: a freed level is reusable at once.
 import { A, LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM, H_MAX_ORDERS } from './arena';
 import { orderPtr, orderWriting, orderWritten, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
 import { deferLevel, takeLevelFromLimbo } from './limbo';
+import { guarded } from './batch-gate';
 
 export const LV_PRICE = 0; // i64
 export const LV_TOTAL = 8; // i64
@@ -14,16 +16,15 @@ export const LV_TAIL = 20; // u32
 export const LV_COUNT = 24; // u32
 export const LV_SIDE = 28; // u8
 export const LV_INDEX = 32; // u32 its tick index in the symbol's ladder
-export const LV_SEQ = 36; //   u32 odd while the level or its queue is being changed
-export const LV_GEN = 40; //   u32 +1 when the slot is freed and when it is reused
+export const LV_SEQ = 36; //   u32 odd while the level or its queue is being changed (guarded batches only)
 
 // @ts-ignore: decorator
 @inline function writing(lp: usize): void {
-  store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+  if (ASC_FEATURE_THREADS && guarded) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
 }
 // @ts-ignore: decorator
 @inline function written(lp: usize): void {
-  store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+  if (ASC_FEATURE_THREADS && guarded) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
 }
 
 @inline export function levelPtr(level: u32): usize {
@@ -42,7 +43,6 @@ export function allocLevel(side: u8, price: i64, idx: i32): u32 {
   }
   const p = levelPtr(level);
   writing(p);
-  store<u32>(p, load<u32>(p, LV_GEN) + 1, LV_GEN);
   store<i64>(p, price, LV_PRICE);
   store<i64>(p, 0, LV_TOTAL);
   store<u32>(p, NONE, LV_HEAD);
@@ -55,11 +55,16 @@ export function allocLevel(side: u8, price: i64, idx: i32): u32 {
 }
 
 export function freeLevel(level: u32): void {
-  const p = levelPtr(level);
-  writing(p);
-  store<u32>(p, load<u32>(p, LV_GEN) + 1, LV_GEN);
-  deferLevel(level);
-  written(p);
+  if (ASC_FEATURE_THREADS && guarded) {
+    // The seq moves on: a reader holding this slot sees it change.
+    const p = levelPtr(level);
+    writing(p);
+    deferLevel(level);
+    written(p);
+  } else {
+    store<u32>(levelPtr(level) + LV_HEAD, load<u32>(A, H_LEVEL_FREE));
+    store<u32>(A, level, H_LEVEL_FREE);
+  }
 }
 
 /** Appends an order at the tail: it gets the last place in time priority. */

@@ -1,16 +1,21 @@
 // Deferred reuse of freed order and level slots, so that reader threads can walk a live book
 // (livebook.ts) while its matcher frees and reuses slots (docs/CONCURRENCY.md "Reading a live book").
+// Only in guarded batches (a reader is registered, batch-gate.ts); otherwise a freed slot goes
+// straight to its free list.
 //
 // A freed slot is stamped with the epoch the matcher will publish at the end of this batch
-// (the readers' epoch + 1; the matcher is its only writer) and appended to its kind's limbo list,
-// a FIFO in stamp order chained through the slot's free-list link. At the end of a batch
-// (endBatch) the matcher publishes the epoch (one atomic store, only if something was freed) and
-// moves to the free list every slot whose stamp every active reader has announced: a reader that
-// announced epoch a >= s entered after the slots stamped s were unlinked, so it cannot reach
-// them. Order slots also wait while a reader's hazard pointer names them (slot + 1).
+// (the readers' epoch + 1; the matcher is its only writer) and pushed on its kind's limbo list,
+// a stack chained through the slot's free-list link, so stamps never increase from the newest
+// (head) to the oldest (tail). At the end of a batch (endBatch) the matcher publishes the epoch
+// (one atomic store, only if something was freed) and moves to the free list every slot whose
+// stamp every active reader has announced: a reader that announced epoch a >= s entered after the
+// slots stamped s were unlinked, so it cannot reach them. Those slots are a suffix of the stack,
+// moved in one splice (newest first, so the next batch reuses the slots still in cache); with a
+// reader inside a guard, only the newer slots before the suffix are walked. Order slots also wait
+// while a reader's hazard pointer names them (slot + 1): only then is the suffix walked.
 //
 // Limbo never blocks the matcher: when an allocation finds no free slot and no fresh one, it
-// reclaims what it can now and, if that frees nothing (a stalled reader), takes the oldest slot
+// reclaims what it can now and, if that frees nothing (a stalled reader), takes the newest slot
 // out of limbo anyway (counted; hazard-protected order slots are skipped while any other is
 // left). The stalled reader's validation (seqs, generations, ids) then sees the change and
 // retries. Which slot an order or level gets may thus depend on reader timing; events and the
@@ -71,32 +76,31 @@ import { LV_HEAD, LV_TAIL } from './levels';
   return load<u32>(READERS + RECLAIM_H_EPOCH);
 }
 
-/** Appends a slot at the limbo tail with a stamp. */
-function append(isOrder: bool, slot: u32, stamp: u32): void {
+/** Pushes a slot on its limbo stack with a stamp. O(1). */
+function push(isOrder: bool, slot: u32, stamp: u32): void {
   setStamp(isOrder, slot, stamp);
-  store<u32>(linkOf(isOrder, slot), NONE);
-  const tail = load<u32>(A + tailField(isOrder));
-  if (tail == NONE) store<u32>(A + headField(isOrder), slot);
-  else store<u32>(linkOf(isOrder, tail), slot);
-  store<u32>(A + tailField(isOrder), slot);
+  const head = load<u32>(A + headField(isOrder));
+  store<u32>(linkOf(isOrder, slot), head);
+  if (head == NONE) store<u32>(A + tailField(isOrder), slot);
+  store<u32>(A + headField(isOrder), slot);
   store<u32>(A + countField(isOrder), load<u32>(A + countField(isOrder)) + 1);
 }
 
 /** A freed order slot (already unlinked from the book and the index) waits in limbo. O(1). */
 export function deferOrder(slot: u32): void {
-  append(true, slot, (publishedEpoch() + 1) & RECLAIM_EPOCH_MASK);
+  push(true, slot, (publishedEpoch() + 1) & RECLAIM_EPOCH_MASK);
 }
 
 /** A freed level slot (already off its ladder) waits in limbo. O(1). */
 export function deferLevel(level: u32): void {
-  append(false, level, (publishedEpoch() + 1) & RECLAIM_EPOCH_MASK);
+  push(false, level, (publishedEpoch() + 1) & RECLAIM_EPOCH_MASK);
 }
 
 /** Publishes the epoch the newest limbo slots carry, if it is not published yet; returns the epoch. */
 function publish(): u32 {
   const e = publishedEpoch();
-  const o = load<u32>(A, H_ORDER_LIMBO_TAIL);
-  const l = load<u32>(A, H_LEVEL_LIMBO_TAIL);
+  const o = load<u32>(A, H_ORDER_LIMBO_HEAD);
+  const l = load<u32>(A, H_LEVEL_LIMBO_HEAD);
   if ((o != NONE && stampOf(true, o) != e) || (l != NONE && stampOf(false, l) != e)) {
     const next = (e + 1) & RECLAIM_EPOCH_MASK;
     storeShared(READERS + RECLAIM_H_EPOCH, next);
@@ -140,40 +144,42 @@ function hazarded(slot: u32, hazards: i32): bool {
   return false;
 }
 
-/** Moves every slot no reader can reach from the limbo head to the free list. */
+/** Moves every slot no reader can reach (a suffix of the stack) to the free list. */
 function release(isOrder: bool, e: u32, lag: u32): void {
-  let head = load<u32>(A + headField(isOrder));
-  if (head == NONE || ((e - stampOf(isOrder, head)) & RECLAIM_EPOCH_MASK) < lag) return;
+  // The newer slots some reader may still reach stay; `kept` of them, the last at keptTail.
+  let cut = load<u32>(A + headField(isOrder));
+  let keptTail = NONE, kept: u32 = 0;
+  while (cut != NONE && ((e - stampOf(isOrder, cut)) & RECLAIM_EPOCH_MASK) < lag) {
+    keptTail = cut;
+    cut = load<u32>(linkOf(isOrder, cut));
+    kept++;
+  }
+  if (cut == NONE) return;
+  const tail = load<u32>(A + tailField(isOrder));
+  if (keptTail == NONE) store<u32>(A + headField(isOrder), NONE);
+  else store<u32>(linkOf(isOrder, keptTail), NONE);
+  store<u32>(A + tailField(isOrder), keptTail);
+  store<u32>(A + countField(isOrder), kept);
   const hazards = isOrder ? gatherHazards() : 0;
+  if (hazards == 0) {
+    // The whole suffix at once, its newest slot first.
+    store<u32>(linkOf(isOrder, tail), load<u32>(A + freeField(isOrder)));
+    store<u32>(A + freeField(isOrder), cut);
+    return;
+  }
   let free = load<u32>(A + freeField(isOrder));
-  let count = load<u32>(A + countField(isOrder));
-  let heldHead = NONE, heldTail = NONE, held: u32 = 0;
-  while (head != NONE && ((e - stampOf(isOrder, head)) & RECLAIM_EPOCH_MASK) >= lag) {
-    const slot = head;
-    head = load<u32>(linkOf(isOrder, slot));
-    count--;
-    if (hazards != 0 && hazarded(slot, hazards)) {
-      // A reader is looking at it: it waits (re-stamped, behind the rest) for the next batch end.
-      setStamp(isOrder, slot, e);
-      store<u32>(linkOf(isOrder, slot), NONE);
-      if (heldTail == NONE) heldHead = slot; else store<u32>(linkOf(isOrder, heldTail), slot);
-      heldTail = slot;
-      held++;
+  while (cut != NONE) {
+    const slot = cut;
+    cut = load<u32>(linkOf(isOrder, slot));
+    if (hazarded(slot, hazards)) {
+      // A reader is looking at it: it waits (re-stamped, with the newest) for the next batch end.
+      push(isOrder, slot, e);
     } else {
       store<u32>(linkOf(isOrder, slot), free);
       free = slot;
     }
   }
   store<u32>(A + freeField(isOrder), free);
-  if (head == NONE) {
-    store<u32>(A + tailField(isOrder), heldTail);
-    head = heldHead;
-  } else if (held != 0) {
-    store<u32>(linkOf(isOrder, load<u32>(A + tailField(isOrder))), heldHead);
-    store<u32>(A + tailField(isOrder), heldTail);
-  }
-  store<u32>(A + headField(isOrder), head);
-  store<u32>(A + countField(isOrder), count + held);
 }
 
 /** Publishes and frees what no reader can reach. Returns nothing; the free lists grow. */
@@ -193,7 +199,7 @@ export function endBatch(): void {
 /**
  * A slot for an allocation that found the free list empty and no fresh slot left (the live count
  * was checked, so limbo is not empty): reclaim now; if a stalled reader still holds everything,
- * take the oldest slot anyway (for orders, the oldest no hazard names, if there is one).
+ * take the newest slot anyway (for orders, the newest no hazard names, if there is one).
  */
 function takeFromLimbo(isOrder: bool): u32 {
   reclaim();

@@ -1,10 +1,12 @@
 // The order pool: fixed 64-byte slots, a free list threaded through freed slots, and a
 // generation per slot. A handle is (generation << 32 | slot); the generation grows every time a
 // slot is freed, so a handle kept past its order's life never resolves to the slot's next tenant.
-// A freed slot goes through limbo (limbo.ts) before it is reused, so reader threads never see it
-// change under them; O_SEQ tells a reader that the fields it read were being written.
+// While a live-book reader is registered (batch-gate.ts), a freed slot goes through limbo
+// (limbo.ts) before it is reused, so reader threads never see it change under them, and O_SEQ
+// tells a reader that the fields it read were being written. With no reader, neither.
 import { A, ORDERS, NONE, ORDER_SLOT, H_ORDER_FREE, H_ORDER_HWM, H_LIVE_ORDERS, H_MAX_ORDERS } from './arena';
 import { deferOrder, takeOrderFromLimbo } from './limbo';
+import { guarded } from './batch-gate';
 
 export const O_ID = 0; //      i64
 export const O_PRICE = 8; //   i64
@@ -19,7 +21,7 @@ export const O_GEN = 52; //    u32 generation
 export const O_SIDE = 56; //   u8
 export const O_STP = 57; //    u8
 export const O_FLAGS = 58; //  u8
-export const O_SEQ = 59; //    u8 odd while price, remaining or client id are being written (readers retry)
+export const O_SEQ = 59; //    u8 odd while price, remaining or client id are being written (guarded batches)
 export const O_INDEX_POS = 60; // u32 where its id sits in the id index (kept current as entries shift)
 
 @inline export function orderPtr(slot: u32): usize {
@@ -44,7 +46,12 @@ export function freeOrder(slot: u32): void {
   const p = orderPtr(slot);
   store<u32>(p, load<u32>(p, O_GEN) + 1, O_GEN);
   store<i64>(p, 0, O_ID);
-  deferOrder(slot);
+  if (ASC_FEATURE_THREADS && guarded) {
+    deferOrder(slot);
+  } else {
+    store<u32>(p, load<u32>(A, H_ORDER_FREE), O_NEXT);
+    store<u32>(A, slot, H_ORDER_FREE);
+  }
   store<u32>(A, load<u32>(A, H_LIVE_ORDERS) - 1, H_LIVE_ORDERS);
 }
 
@@ -52,11 +59,11 @@ export function freeOrder(slot: u32): void {
 // Plain stores in program order; see docs/CONCURRENCY.md for what that relies on.
 // @ts-ignore: decorator
 @inline export function orderWriting(p: usize): void {
-  store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
+  if (ASC_FEATURE_THREADS && guarded) store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
 }
 // @ts-ignore: decorator
 @inline export function orderWritten(p: usize): void {
-  store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
+  if (ASC_FEATURE_THREADS && guarded) store<u8>(p, load<u8>(p, O_SEQ) + 1, O_SEQ);
 }
 
 @inline export function ordersFull(): bool {

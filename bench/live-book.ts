@@ -2,22 +2,28 @@
 // live book") costs the matcher, with and without a reader thread reading the live book.
 //
 //   node --import tsx bench/live-book.ts [--count 1000000] [--runs 7] [--batches 64,1024] [--seed 42]
-//        [--baseline-rev 12427b7] [--pause-us 100] [--variants immediate,deferred,reader,paced] [--json out.json]
+//        [--baseline-rev 12427b7] [--pause-us 100] [--variants immediate,deferred,registered,reader,paced] [--json out.json]
 //
-// Three variants of the core's batch loop over the core-mix workload (bench/workloads/core-mix.ts,
+// Variants of the core's batch loop over the core-mix workload (bench/workloads/core-mix.ts,
 // the same commands as bench/core.ts; the book built to depth before the clock starts), driven
 // the same way through the raw exports (one process() call per batch of --batches commands,
 // events drained per call), alternated run by run so all see the same machine:
 //   immediate  the core as of --baseline-rev (freed slots reused at once), compiled from git
 //              with the release build's options into a temporary directory
-//   deferred   this core: freed slots through limbo, epoch published per batch; no reader
+//   deferred   this core with no reader registered: batches run unguarded (batch-gate.ts: no
+//              write sections, freed slots reusable at once); what a user without readers pays
+//   registered this core with a reader registered that never reads: every batch guarded (write
+//              sections, limbo, epoch published per batch); the mechanism's own cost
 //   reader     this core, with a reader thread (bench/live-book-load.ts) reading depth and
 //              orders in a busy loop for the whole run (on a 2-core machine it competes for a core
 //              and for the cache lines of the best levels)
 //   paced      the same reader pausing --pause-us (100) microseconds between rounds of reads (a
 //              market-data or risk reader, not a spinning one)
 // Reported: commands/s per variant (median [min..max] of --runs) and each variant's time per
-// command against `immediate` (median over median). The final digests must agree.
+// command against `immediate` (median over median), by the wall clock and, for the variants
+// without a reader thread, by the process's CPU time over the same interval (user + system:
+// time the matcher was preempted by other processes does not count; on a shared machine it is
+// the steadier of the two). The final digests must agree.
 import { writeFileSync, mkdtempSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -71,11 +77,11 @@ process.stdout.write(`compiling the core as of ${baselineRev} ... `);
 const modules = { immediate: baselineModule(baselineRev), current: coreModule('release') };
 console.log('done');
 
-type Variant = 'immediate' | 'deferred' | 'reader' | 'paced';
-const ALL: Variant[] = ['immediate', 'deferred', 'reader', 'paced'];
+type Variant = 'immediate' | 'deferred' | 'registered' | 'reader' | 'paced';
+const ALL: Variant[] = ['immediate', 'deferred', 'registered', 'reader', 'paced'];
 const VARIANTS = arg('variants', ALL.join(',')).split(',') as Variant[];
 if (!VARIANTS.includes('immediate') || VARIANTS.some((v) => !ALL.includes(v))) throw new RangeError(`--variants: a comma list of ${ALL.join(', ')}, with immediate`);
-interface Run { variant: Variant; batch: number; seconds: number; commandsPerSec: number; digest: string; readerCalls: number; readerRetries: number; limboForced: number }
+interface Run { variant: Variant; batch: number; seconds: number; cpuSeconds: number; commandsPerSec: number; digest: string; readerCalls: number; readerRetries: number; limboForced: number }
 
 const MAX_ORDERS = 1 << 16;
 const EVENT_CHUNK = 4096;
@@ -108,6 +114,7 @@ async function measure(variant: Variant, batch: number): Promise<Run> {
     }
   };
   runCommands(0, setup);
+  if (variant === 'registered' && core.readerRegister(arena) !== 0) throw new Error('readerRegister refused');
   let worker: Worker | undefined;
   let report: Promise<{ calls: number; reads: number; retries: number }> | undefined;
   const ctl = new Int32Array(new SharedArrayBuffer(8));
@@ -118,9 +125,11 @@ async function measure(variant: Variant, batch: number): Promise<Run> {
     while (Atomics.load(ctl, 0) === 0) await new Promise((r) => setTimeout(r, 2));
   }
   const end = setup + count;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let at = setup; at < end; at += batch) runCommands(at, Math.min(batch, end - at));
   const t1 = process.hrtime.bigint();
+  const cpu = process.cpuUsage(cpu0);
   Atomics.store(ctl, 1, 1);
   const r = report ? await report : { calls: 0, retries: 0 };
   await worker?.terminate();
@@ -132,7 +141,7 @@ async function measure(variant: Variant, batch: number): Promise<Run> {
     limboForced = new DataView(memory.buffer).getUint32(scratch + 8, true) + new DataView(memory.buffer).getUint32(scratch + 12, true);
   }
   const seconds = Number(t1 - t0) / 1e9;
-  return { variant, batch, seconds, commandsPerSec: count / seconds, digest, readerCalls: r.calls, readerRetries: r.retries, limboForced };
+  return { variant, batch, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, commandsPerSec: count / seconds, digest, readerCalls: r.calls, readerRetries: r.retries, limboForced };
 }
 
 const results: Run[] = [];
@@ -150,7 +159,7 @@ for (const batch of batches) {
 }
 
 console.log(`\ncore-mix, ${count} commands per run, ${runs} runs per variant (median [min..max]); overhead = median time per command vs immediate:`);
-console.log('batch | immediate               | deferred                | overhead  | busy reader             | overhead  | paced reader            | overhead');
+console.log('batch | immediate               | deferred                | overhead  | registered              | overhead  | busy reader             | overhead  | paced reader            | overhead');
 const summary = batches.map((batch) => {
   const of = (v: Variant) => results.filter((r) => r.batch === batch && r.variant === v);
   const med = (v: Variant) => median(of(v).map((r) => r.seconds));
@@ -161,13 +170,20 @@ const summary = batches.map((batch) => {
   };
   const pct = (v: Variant) => (VARIANTS.includes(v) ? (med(v) / med('immediate') - 1) * 100 : NaN);
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} %`;
-  console.log(`${String(batch).padStart(5)} | ${fmt('immediate').padEnd(23)} | ${fmt('deferred').padEnd(23)} | ${sign(pct('deferred')).padEnd(9)} | ${fmt('reader').padEnd(23)} | ${sign(pct('reader')).padEnd(9)} | ${fmt('paced').padEnd(23)} | ${sign(pct('paced'))}`);
-  return { batch, immediate: count / med('immediate'), deferred: count / med('deferred'), reader: count / med('reader'), paced: count / med('paced'), deferredOverheadPct: pct('deferred'), readerOverheadPct: pct('reader'), pacedOverheadPct: pct('paced') };
+  console.log(`${String(batch).padStart(5)} | ${fmt('immediate').padEnd(23)} | ${fmt('deferred').padEnd(23)} | ${sign(pct('deferred')).padEnd(9)} | ${fmt('registered').padEnd(23)} | ${sign(pct('registered')).padEnd(9)} | ${fmt('reader').padEnd(23)} | ${sign(pct('reader')).padEnd(9)} | ${fmt('paced').padEnd(23)} | ${sign(pct('paced'))}`);
+  return { batch, immediate: count / med('immediate'), deferred: count / med('deferred'), registered: count / med('registered'), reader: count / med('reader'), paced: count / med('paced'), deferredOverheadPct: pct('deferred'), registeredOverheadPct: pct('registered'), readerOverheadPct: pct('reader'), pacedOverheadPct: pct('paced') };
+});
+const cpuOverhead = batches.map((batch) => {
+  const cpuMed = (v: Variant) => median(results.filter((r) => r.batch === batch && r.variant === v).map((r) => r.cpuSeconds));
+  const out: Record<string, number> = { batch };
+  for (const v of VARIANTS) if (v !== 'immediate' && v !== 'reader' && v !== 'paced') out[v] = (cpuMed(v) / cpuMed('immediate') - 1) * 100;
+  console.log(`batch ${String(batch).padStart(5)}, CPU time per command vs immediate (median): ${Object.entries(out).filter(([k]) => k !== 'batch').map(([k, x]) => `${k} ${x >= 0 ? '+' : ''}${x.toFixed(2)} %`).join(', ')}`);
+  return out;
 });
 const digests = new Set(results.map((r) => r.digest));
 console.log(`final digests agree across variants and runs: ${digests.size === 1 ? 'yes' : 'NO'}`);
 console.log(`load average at end: ${machineInfo().loadAverage.join(' ')}`);
 if (json) {
-  writeFileSync(json, JSON.stringify({ bench: 'live-book', workload: 'core-mix', seed, count, setup, runs, baselineRev, machine, summary, results }, null, 2));
+  writeFileSync(json, JSON.stringify({ bench: 'live-book', workload: 'core-mix', seed, count, setup, runs, baselineRev, machine, summary, cpuOverhead, results }, null, 2));
   console.log(`wrote ${json}`);
 }

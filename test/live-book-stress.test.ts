@@ -2,7 +2,9 @@
 // reader thread reads the live book through LiveBookReader (depth, queues, single orders) and
 // checks every row it gets (test/workers/live-reader-worker.ts). A second engine runs the same
 // batches with no reader: events and digest must be equal, whatever the reader did.
-// Not timed: the matcher runs until the reader has made READER_CALLS calls (or the stream ends).
+// Not timed: the matcher runs until the reader has made its calls (or the stream ends). The second
+// test's reader leaves and registers again every few calls: the batches in between run unguarded
+// (no write sections, slots reused at once), so each registration must wait for them to end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Worker } from 'node:worker_threads';
@@ -14,10 +16,9 @@ import { clientChecksum } from './support/order-checksum.js';
 import { runWorker } from './support/side-module.js';
 
 const CTL_READY = 0, CTL_STOP = 1, CTL_CALLS = 2; // test/workers/live-reader-worker.ts
-const READER_CALLS = 1_500_000;
 const BATCH = 64;
 
-interface Report { calls: number; depthRows: number; queueRows: number; found: number; missing: number; failures: number; examples: string[]; reads: number; retries: number }
+interface Report { calls: number; depthRows: number; queueRows: number; found: number; missing: number; failures: number; examples: string[]; reads: number; retries: number; rejoins: number }
 
 /** FNV-1a over the event records of a chunk, folded into h. */
 function hashEvents(h: bigint, bytes: Uint8Array, at: number, count: number): bigint {
@@ -26,7 +27,7 @@ function hashEvents(h: bigint, bytes: Uint8Array, at: number, count: number): bi
   return BigInt(x);
 }
 
-test('a reader thread validates every row it reads while the matcher churns; events and digest as without a reader', async () => {
+async function stress(readerCalls: number, rejoinEvery: number): Promise<void> {
   const opts = { seed: 2024, count: 6_000_000, symbols: 4, depth: 'deep' as const };
   const limits = streamLimits(opts);
   const live = new Engine({ ...limits, batchSize: BATCH });
@@ -61,11 +62,11 @@ test('a reader thread validates every row it reads while the matcher churns; eve
       // The first batch added the symbols. Churn on only once the reader reads, so the overlap
       // is certain, not a matter of timing.
       report = runWorker<Report>(new URL('./workers/live-reader.mjs', import.meta.url),
-        { book: live.liveBook(), seed: opts.seed, symbols: opts.symbols, ctl: ctl.buffer }, workers, 'live-book reader');
+        { book: live.liveBook(), seed: opts.seed, symbols: opts.symbols, ctl: ctl.buffer, rejoinEvery }, workers, 'live-book reader');
       while (Atomics.load(ctl, CTL_READY) === 0) await new Promise((r) => setTimeout(r, 5));
     }
     if ((batches & 63) === 0) {
-      if (Atomics.load(ctl, CTL_CALLS) >= READER_CALLS) break;
+      if (Atomics.load(ctl, CTL_CALLS) >= readerCalls) break;
       await new Promise((r) => setImmediate(r)); // let a failing worker's report through
     }
   }
@@ -74,7 +75,7 @@ test('a reader thread validates every row it reads while the matcher churns; eve
   const r = await report!;
   const limbo = live.limbo();
   live.runRaw([]); // a batch end with no reader left: limbo drains
-  console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
+  console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries, ${r.rejoins} re-registrations; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
   assert.is(r.failures, 0, `validation failures: ${r.examples.join('; ')}`);
   assert.ok(r.calls >= 100_000, `the reader read while the matcher ran (${r.calls} calls)`);
   assert.ok(r.depthRows > 0 && r.queueRows > 0 && r.found > 0, 'every read kind returned rows');
@@ -82,6 +83,11 @@ test('a reader thread validates every row it reads while the matcher churns; eve
   assert.is(hLive, hQuiet, 'events identical with and without the reader');
   assert.is(live.digest(), quiet.digest(), 'digest identical');
   assert.equal(live.limbo().orders + live.limbo().levels, 0, 'limbo drained once the reader left');
-});
+  if (rejoinEvery > 0) assert.ok(r.rejoins > 100, `the reader registered again while the matcher ran (${r.rejoins} times)`);
+}
+
+test('a reader thread validates every row it reads while the matcher churns; events and digest as without a reader', () => stress(1_500_000, 0));
+
+test('a reader that leaves and registers again mid-stream validates every row too', () => stress(500_000, 97));
 
 test.run();

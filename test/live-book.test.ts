@@ -19,21 +19,50 @@ const rest = (e: Engine, price = 100, side: 'buy' | 'sell' = 'buy') => {
   return id;
 };
 
-test('no reader: a freed slot waits for the end of its batch, then is reused', () => {
+const cancelThenNew = (e: Engine, a: number) => {
+  const id = nextId++;
+  e.runRaw([
+    { type: L.CMD_CANCEL, side: 0, orderType: 0, tif: 0, flags: 0, stp: 0, symbol: 1, account: 0, orderId: BigInt(a), price: 0n, quantity: 0n, clientOrderId: 0n, seq: 1000n, timestamp: 0n },
+    { type: L.CMD_NEW, side: L.SIDE_BUY, orderType: L.ORDER_LIMIT, tif: L.TIF_GTC, flags: 0, stp: 0, symbol: 1, account: 0, orderId: BigInt(id), price: 101n, quantity: 5n, clientOrderId: 0n, seq: 1001n, timestamp: 0n },
+  ]);
+  return id;
+};
+
+test('no reader registered: a freed slot is reusable at once (nothing is guarded)', () => {
   const e = make();
   const a = rest(e);
   const s = slotOf(e, a);
-  // One batch: cancel a, then a new order. The slot is in limbo until the batch ends.
-  const id = nextId++;
-  const cmds = [
-    { type: L.CMD_CANCEL, side: 0, orderType: 0, tif: 0, flags: 0, stp: 0, symbol: 1, account: 0, orderId: BigInt(a), price: 0n, quantity: 0n, clientOrderId: 0n, seq: 1000n, timestamp: 0n },
-    { type: L.CMD_NEW, side: L.SIDE_BUY, orderType: L.ORDER_LIMIT, tif: L.TIF_GTC, flags: 0, stp: 0, symbol: 1, account: 0, orderId: BigInt(id), price: 101n, quantity: 5n, clientOrderId: 0n, seq: 1001n, timestamp: 0n },
-  ];
-  e.runRaw(cmds);
-  assert.is.not(slotOf(e, id), s, 'not reused inside the batch that freed it');
+  assert.is(slotOf(e, cancelThenNew(e, a)), s, 'reused inside the batch that freed it');
+  assert.equal(e.limbo(), { orders: 0, levels: 0, forcedOrders: 0, forcedLevels: 0 }, 'limbo never used');
+});
+
+test('a registered reader outside any guard: a freed slot waits for the end of its batch, then is reused', () => {
+  const e = make();
+  const r = new LiveBookReader(e.liveBook());
+  const a = rest(e);
+  const s = slotOf(e, a);
+  assert.is.not(slotOf(e, cancelThenNew(e, a)), s, 'not reused inside the batch that freed it');
   assert.equal(e.limbo(), { orders: 0, levels: 0, forcedOrders: 0, forcedLevels: 0 }, 'limbo empty after the batch');
   const b = rest(e, 102);
   assert.is(slotOf(e, b), s, 'reused in a later batch');
+  r.close();
+});
+
+test('registration takes effect at the next batch and ends with the reader: guarded, then not; leftover limbo drains', () => {
+  const e = make();
+  const a = rest(e), b = rest(e, 101);
+  const r = new LiveBookReader(e.liveBook());
+  r.guard(() => e.cancel({ symbol: 1, orderId: a }));
+  assert.is(e.limbo().orders, 1, 'freed inside the guard: held');
+  r.close();
+  const s = slotOf(e, b);
+  assert.is(slotOf(e, cancelThenNew(e, b)), s, 'the reader left: reused at once again');
+  assert.equal(e.limbo(), { orders: 0, levels: 0, forcedOrders: 0, forcedLevels: 0 }, 'what it held drained at that batch end');
+  const again = new LiveBookReader(e.liveBook());
+  const c = rest(e, 103);
+  const t = slotOf(e, c);
+  assert.is.not(slotOf(e, cancelThenNew(e, c)), t, 'a new reader: guarded again from the next batch');
+  again.close();
 });
 
 test('a reader inside a guard holds back every slot freed meanwhile; after it exits they are reused', () => {

@@ -7,7 +7,9 @@
 //   order rows   the id asked for, a known symbol and side, a price on tick in the band, a
 //                positive whole-lot quantity, and the checksum.
 // A torn row (fields from before and after a write) or a row from a reused slot fails these.
-// workerData: { book, seed, symbols, target, ctl } (ctl: Int32Array over a SAB, indices below).
+// workerData: { book, seed, symbols, ctl, rejoinEvery } (ctl: Int32Array over a SAB, indices
+// below); rejoinEvery > 0: close the reader and register a new one every that many calls, while
+// the matcher runs (batches between the two run unguarded: registration must wait for them).
 import { parentPort, workerData } from 'node:worker_threads';
 import { LiveBookReader } from '../../src/live-book-reader.js';
 import * as layout from '../../assembly/layout.js';
@@ -19,13 +21,14 @@ export const CTL_STOP = 1; //   the matcher is done: stop reading
 export const CTL_CALLS = 2; //  reader API calls so far (updated every 1,024)
 
 const L = { ...layout };
-const { book, seed, symbols, ctl: ctlBuffer } = workerData;
+const { book, seed, symbols, ctl: ctlBuffer, rejoinEvery = 0 } = workerData;
 const ctl = new Int32Array(ctlBuffer);
 const MAXQ = BigInt(L.MAX_ORDER_QUANTITY);
 
 try {
-  const r = new LiveBookReader(book, { bigint: true });
+  let r = new LiveBookReader(book, { bigint: true });
   const v = r.view;
+  let reads = 0, retries = 0, rejoins = 0;
   const configs = Array.from({ length: symbols + 1 }, (_, id) => (id === 0 ? undefined : symbolConfig(seed, id)));
   let failures = 0;
   const examples: string[] = [];
@@ -45,6 +48,14 @@ try {
 
   Atomics.store(ctl, CTL_READY, 1);
   while (Atomics.load(ctl, CTL_STOP) === 0) {
+    if (rejoinEvery > 0 && calls % rejoinEvery === rejoinEvery - 1) {
+      const st = r.stats();
+      reads += st.reads;
+      retries += st.retries;
+      r.close();
+      r = new LiveBookReader(book, { bigint: true });
+      rejoins++;
+    }
     const s = 1 + rand(symbols);
     const c = configs[s]!;
     const tick = BigInt(c.tick), lot = BigInt(c.lot), lo = BigInt(c.bandMin), hi = BigInt(c.bandMax);
@@ -114,7 +125,7 @@ try {
   }
   const stats = r.stats();
   r.close();
-  parentPort!.postMessage({ ok: true, calls, depthRows, queueRows, found, missing, failures, examples, reads: stats.reads, retries: stats.retries });
+  parentPort!.postMessage({ ok: true, calls, depthRows, queueRows, found, missing, failures, examples, reads: reads + stats.reads, retries: retries + stats.retries, rejoins });
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: String((e as Error).stack ?? e) });
 }
