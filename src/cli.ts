@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The `clob` command line: one program, a subcommand per job (commander 14: 15 needs Node 22).
 import { Command } from 'commander';
-import { integer, choice } from './cli-args.js';
-import { CORE_BUILDS } from './core.js';
+import { integer } from './cli-args.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';

@@ -15,7 +15,8 @@ import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './r
 import { EngineEvent, toEngineEvent } from './events.js';
 import type { LiveBook } from './live-book-reader.js';
 import { Int, toI64, toU32, fromI64 } from './int.js';
-import { Side, OrderType, TimeInForce, SelfTradePrevention, SIDES, ORDER_TYPES, TIFS, STP_MODES, SIDE_NAMES, codeOf } from './codes.js';
+import { readOrderRow, readQueueRow, type OrderInfo, type QueuedOrder } from './query-rows.js';
+import { Side, OrderType, TimeInForce, SelfTradePrevention, SIDES, ORDER_TYPES, TIFS, STP_MODES, codeOf } from './codes.js';
 
 export interface SymbolSpec {
   /** 1..maxSymbols */
@@ -82,8 +83,7 @@ export type Command =
   | { type: 'resume'; symbol: number };
 
 export interface Level { price: Int; quantity: Int; orders: number }
-export interface QueuedOrder { orderId: Int; quantity: Int; account: number; clientOrderId: Int; postOnly: boolean; stp: SelfTradePrevention }
-export interface OrderInfo { orderId: Int; symbol: number; side: Side; price: Int; quantity: Int; account: number; clientOrderId: Int; handle: bigint }
+export type { QueuedOrder, OrderInfo };
 /** Freed slots waiting until no reader can see them (docs/CONCURRENCY.md "Reading a live book"). */
 export interface LimboStats { orders: number; levels: number; forcedOrders: number; forcedLevels: number }
 
@@ -361,17 +361,7 @@ export class Engine {
     const n = this.core.queue(this.arena, toU32(symbol, 'symbol'), this.side(side), max, this.scratch);
     if (n < 0) throw new RangeError(`unknown symbol ${symbol}`);
     const out: QueuedOrder[] = [];
-    for (let k = 0; k < n; k++) {
-      const row = this.scratch + k * L.QUEUE_ROW_SIZE;
-      out.push({
-        orderId: this.int(row + L.QUEUE_ORDER_ID),
-        quantity: this.int(row + L.QUEUE_REMAINING),
-        account: this.view.getUint32(row + L.QUEUE_ACCOUNT, true),
-        clientOrderId: this.int(row + L.QUEUE_CLIENT_ID),
-        postOnly: (this.view.getUint8(row + L.QUEUE_FLAGS) & L.FLAG_POST_ONLY) !== 0,
-        stp: (Object.keys(STP_MODES) as SelfTradePrevention[])[this.view.getUint8(row + L.QUEUE_STP)],
-      });
-    }
+    for (let k = 0; k < n; k++) out.push(readQueueRow(this.view, this.scratch + k * L.QUEUE_ROW_SIZE, this.bigint));
     return out;
   }
 
@@ -392,17 +382,7 @@ export class Engine {
   }
 
   private orderRow(): OrderInfo {
-    const at = this.scratch;
-    return {
-      orderId: this.int(at + L.ORDER_ID),
-      symbol: this.view.getUint32(at + L.ORDER_SYMBOL, true),
-      side: SIDE_NAMES[this.view.getUint8(at + L.ORDER_SIDE)],
-      price: this.int(at + L.ORDER_PRICE),
-      quantity: this.int(at + L.ORDER_REMAINING),
-      account: this.view.getUint32(at + L.ORDER_ACCOUNT, true),
-      clientOrderId: this.int(at + L.ORDER_CLIENT_ID),
-      handle: this.view.getBigUint64(at + L.ORDER_HANDLE, true),
-    };
+    return readOrderRow(this.view, this.scratch, this.bigint);
   }
 
   /** Resting orders in all books. */

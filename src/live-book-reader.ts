@@ -8,9 +8,10 @@
 // out of capacity: then its validation sees the reuse and it reads again).
 import * as layout from '../assembly/layout.js';
 import { instantiateCore, type CoreBuild, type CoreExports } from './core.js';
-import { SIDES, SIDE_NAMES, STP_MODES, codeOf, type Side, type SelfTradePrevention } from './codes.js';
+import { SIDES, codeOf, type Side } from './codes.js';
 import { fromI64, toI64, toU32, type Int } from './int.js';
-import type { Level, QueuedOrder, OrderInfo } from './engine.js';
+import type { Level } from './engine.js';
+import { readOrderRow, readQueueRow, type OrderInfo, type QueuedOrder } from './query-rows.js';
 
 const L = { ...layout }; // plain object: module namespaces are getters under tsx (hot reads)
 
@@ -121,33 +122,13 @@ export class LiveBookReader {
   queue(symbol: number, side: Side, price: Int, limit = 1000): QueuedOrder[] {
     const n = this.queueRows(toU32(symbol, 'symbol'), codeOf(SIDES, side, 'side'), toI64(price, 'price'), limit);
     const out: QueuedOrder[] = [];
-    for (let k = 0; k < n; k++) {
-      const row = this.rows + k * L.QUEUE_ROW_SIZE;
-      out.push({
-        orderId: this.int(row + L.QUEUE_ORDER_ID),
-        quantity: this.int(row + L.QUEUE_REMAINING),
-        account: this.view.getUint32(row + L.QUEUE_ACCOUNT, true),
-        clientOrderId: this.int(row + L.QUEUE_CLIENT_ID),
-        postOnly: (this.view.getUint8(row + L.QUEUE_FLAGS) & L.FLAG_POST_ONLY) !== 0,
-        stp: (Object.keys(STP_MODES) as SelfTradePrevention[])[this.view.getUint8(row + L.QUEUE_STP)],
-      });
-    }
+    for (let k = 0; k < n; k++) out.push(readQueueRow(this.view, this.rows + k * L.QUEUE_ROW_SIZE, this.bigint));
     return out;
   }
 
   order(orderId: Int): OrderInfo | undefined {
     if (!this.orderRow(toI64(orderId, 'orderId'))) return undefined;
-    const at = this.rows;
-    return {
-      orderId: this.int(at + L.ORDER_ID),
-      symbol: this.view.getUint32(at + L.ORDER_SYMBOL, true),
-      side: SIDE_NAMES[this.view.getUint8(at + L.ORDER_SIDE)],
-      price: this.int(at + L.ORDER_PRICE),
-      quantity: this.int(at + L.ORDER_REMAINING),
-      account: this.view.getUint32(at + L.ORDER_ACCOUNT, true),
-      clientOrderId: this.int(at + L.ORDER_CLIENT_ID),
-      handle: this.view.getBigUint64(at + L.ORDER_HANDLE, true),
-    };
+    return readOrderRow(this.view, this.rows, this.bigint);
   }
 
   // ---- guards and holds ---------------------------------------------------------------------------

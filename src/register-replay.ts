@@ -1,6 +1,6 @@
 // `clob replay`: replays recorded market data through the engine. Only LOBSTER (src/lobster.ts,
 // src/replay.ts) so far; src/cli.ts calls registerReplayCommand(program).
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { integer, choice } from './cli-args.js';
 import { CORE_BUILDS } from './core.js';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ export function defaultLobsterSample(): string | undefined {
 
 interface ReplayCliOptions { lobster?: string | boolean; json?: string; runs: number; build: string; config?: string; fromOrigin?: boolean }
 
-export function registerReplayCommand(program: import('commander').Command): void {
+export function registerReplayCommand(program: Command): void {
   program
     .command('replay [file]')
     .description('re-run a journal (a data directory or a journal-<seq>.clj segment) offline and print the state digest, '

@@ -15,7 +15,7 @@ import { Engine } from './engine.js';
 import { CoreBuild } from './core.js';
 import {
   readLobsterZip, convertLobster, ConvertedStream, ConversionStats, LobsterMessage, LobsterBookRow,
-  LOBSTER_SYMBOL, LOBSTER_TICK, SYNTHETIC_ID_BASE, LOBSTER_LOT, LOBSTER_BAND_MIN, LOBSTER_BAND_MAX, EMPTY_ASK, EMPTY_BID,
+  LOBSTER_SYMBOL, LOBSTER_TICK, SYNTHETIC_ID_BASE, LOBSTER_BAND_MIN, LOBSTER_BAND_MAX, EMPTY_ASK, EMPTY_BID,
   KIND_NAMES, F_UNKNOWN_ID, F_UNCOVERED, F_HALTED, F_REJECT_EXPECTED, F_NOT_AT_HEAD,
 } from './lobster.js';
 import { REJECT_NAMES } from './codes.js';
@@ -87,8 +87,6 @@ export interface ReplayReport {
   rejects: { expected: number; unexpected: number; byReason: Record<string, number>; examples: string[] };
   engine: { maxOrders: number; ladderTicks: number; liveOrdersAtEnd: number };
 }
-
-const NO_TOP: Top = { askPrice: EMPTY_ASK, askSize: 0, bidPrice: EMPTY_BID, bidSize: 0 };
 
 function describeMessage(m: LobsterMessage): string {
   const t = (m.timeNs / 1e9).toFixed(9);

@@ -153,7 +153,7 @@ export class MarketDataSubscriber {
   private requestId = 0;
   private closed = false;
 
-  private constructor(private readonly options: SubscriberOptions) {
+  private constructor(options: SubscriberOptions) {
     let mask = 0;
     for (const ch of options.channels ?? [M.CH_TRADES, M.CH_L1, M.CH_L2]) mask |= 1 << ch;
     this.channelMask = mask;

@@ -28,7 +28,7 @@ import { SpscRing } from '../ring.js';
 import { writeCommand } from '../records.js';
 import { fromI64 } from '../int.js';
 import { native } from '../native.js';
-import { addSymbolCommand, type SymbolSpec } from '../engine.js';
+import { addSymbolCommand } from '../engine.js';
 import {
   CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT, PAD_TYPE, CNT_DONE, CNT_STATE, STATE_RUNNING, STATE_DRAINED,
   type MatcherData, type MatcherApi, type MatcherStats, type ControlOp, type BarrierResult, type DepthRow,

@@ -36,7 +36,6 @@ const R = { ...ringLayout };
 const require = createRequire(import.meta.url);
 const nodeEndpoint = require('comlink/dist/umd/node-adapter.js') as (ep: unknown) => Comlink.Endpoint;
 
-const MASK31 = R.RING_SEQ_MASK;
 const align = alignRegion;
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 // Compiled (dist/src/shard/*.js), the worker is the compiled matcher-worker.js itself; run from
