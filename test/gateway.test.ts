@@ -382,6 +382,56 @@ test('QoS: a cancel overtakes new orders queued before it in the same read', wit
   assert.is(raw.execs().filter((e) => e.type === L.EV_TRADE).length, 0);
 }));
 
+test('journal mode: batches run while their commit is in flight are held, then go out in one write per session when it resolves', async () => {
+  const engine = new Engine({ maxOrders: 1000, maxSymbols: 4, ladderTicks: 20_000, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 10_000 }] });
+  // A journal whose commits all share one write until the test resolves it (the real one groups
+  // every commit() made while a write is in flight the same way).
+  let appended = 0;
+  let shared: { promise: Promise<void>; resolve: () => void } | undefined;
+  const journal = {
+    append: (_records: Uint8Array, count: number) => void (appended += count),
+    commit: (): Promise<void> => {
+      if (!shared) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        shared = { promise, resolve };
+      }
+      return shared.promise;
+    },
+  };
+  const durable: number[] = [];
+  const gateway = new Gateway({ engine, accounts: ACCOUNTS, logger: () => {}, heartbeatMs: 5000, io: test.io, journal, onDurableBatch: (b) => durable.push(b.lastSeq) });
+  const port = await gateway.listen();
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const raw = new Raw(socket);
+    raw.login(1, 'alpha');
+    await raw.loggedIn();
+    const writes = gateway.stats.writes;
+    const BATCHES = 20;
+    for (let i = 0; i < BATCHES; i++) {
+      raw.out.command(P.MSG_NEW, buy(0, 100 + i, 1)); // resting bids: one ACCEPTED each
+      raw.send();
+      await until(() => gateway.stats.batches === i + 1, `batch ${i + 1}`); // one order per batch
+    }
+    assert.is(appended, BATCHES, 'every batch journaled');
+    assert.is(gateway.stats.writes, writes, 'nothing written before the commit resolved');
+    assert.equal(durable, [], 'nothing handed to market data before the commit resolved');
+    shared!.resolve();
+    shared = undefined;
+    await until(() => raw.execs().length === BATCHES, `${BATCHES} ACCEPTED`);
+    assert.equal(raw.execs().map((e) => e.ref), Array.from({ length: BATCHES }, (_, i) => i + 2), 'in order (seq 1 was the login)');
+    assert.is(gateway.stats.writes, writes + 1, `${BATCHES} batches released by one shared commit: one write`);
+    assert.equal(durable, Array.from({ length: BATCHES }, (_, i) => i + 1), 'each batch handed to market data once, in seq order');
+  } finally {
+    socket.destroy();
+    const closing = gateway.close();
+    shared?.resolve();
+    await closing;
+  }
+});
+
 test('logout: the server answers LOGOUT and closes; executions iterator ends; gateway close logs every session out', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
   const seen: Execution[] = [];

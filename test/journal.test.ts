@@ -204,6 +204,77 @@ for (const mode of ['fsync', 'async', 'none'] as DurabilityMode[]) {
   });
 }
 
+test('fsync mode: every batch committed while an fdatasync is in flight shares the next one; none resolves before its own fdatasync; records intact', async () => {
+  const dir = tempDir();
+  const opts = streamOptions(5, 6000);
+  const records = encodeStream(opts);
+  const journal = await Journal.open(dir, { mode: 'fsync' });
+  // Hold every fdatasync of this journal's segment until the test lets it go.
+  journal.append(records, 1, 0);
+  await journal.commit();
+  const fh = (journal as unknown as { fh: { datasync(): Promise<void> } }).fh;
+  const realSync = fh.datasync.bind(fh);
+  let syncs = 0;
+  const gates: (() => void)[] = [];
+  fh.datasync = async () => {
+    syncs++;
+    await new Promise<void>((r) => gates.push(r));
+    return realSync();
+  };
+  const release = async () => {
+    while (gates.length === 0) await new Promise((r) => setImmediate(r));
+    gates.shift()!();
+  };
+  let next = 1;
+  // Rounds: one commit starts a write (its fdatasync held), then many batches of 1..600 records are
+  // committed while it is in flight: they all share the one next write. 600-record batches grow the
+  // frame buffers past their initial 1,024 frames, so reused buffers are exercised too.
+  const r = rng(9);
+  for (let round = 0; round < 6 && next < 6000; round++) {
+    journal.append(records, 1, next++);
+    const first = journal.commit();
+    const joined: Promise<{ firstSeq: number; lastSeq: number; count: number }>[] = [];
+    const joinedFirst = next;
+    for (let b = 0; b < 40 && next < 6000; b++) {
+      const n = Math.min(6000 - next, 1 + r(b % 10 === 9 ? 600 : 20));
+      journal.append(records, n, next);
+      next += n;
+      joined.push(journal.commit());
+    }
+    let done = 0;
+    for (const j of joined) void j.then(() => done++);
+    const syncsBefore = syncs;
+    await release(); // the first write's fdatasync
+    await first;
+    for (let k = 0; k < 3; k++) await new Promise((res) => setImmediate(res));
+    assert.is(done, 0, 'the joined commits wait for their own fdatasync');
+    assert.is(syncs, syncsBefore + 1, 'their write has started: one fdatasync for all of them');
+    assert.is(journal.durableSeq, joinedFirst - 1);
+    await release();
+    const results = await Promise.all(joined);
+    assert.is(syncs, syncsBefore + 1, `${joined.length} commits, one fdatasync`);
+    for (const res of results) assert.equal([res.firstSeq, res.lastSeq, res.count], [joinedFirst, next - 1, next - joinedFirst]);
+    assert.is(journal.durableSeq, next - 1);
+  }
+  fh.datasync = realSync;
+  await journal.close();
+  sameBytes(readAll(dir).bytes, records.subarray(0, next * L.CMD_SIZE), 'read back');
+});
+
+test('commits reuse the journal\'s frame buffers: no ArrayBuffer per write (external memory drives major GCs)', async () => {
+  const dir = tempDir();
+  const opts = streamOptions(6, 4000);
+  const records = encodeStream(opts);
+  const journal = await Journal.open(dir, { mode: 'none' });
+  await writeBatches(journal, records, 0, 100, 4, 1); // warm up
+  const before = process.memoryUsage().arrayBuffers;
+  await writeBatches(journal, records, 100, 4000, 4, 2); // ~1,500 writes: 120 MB if each took a fresh 80 KiB buffer
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 4 << 20, `ArrayBuffer memory grew by ${grown} bytes over ~1,500 commits`);
+  await journal.close();
+  sameBytes(readAll(dir).bytes, records, 'read back');
+});
+
 test('a torn tail (the last file cut mid-record) is detected, reported, truncated, and appending goes on cleanly', async () => {
   const dir = tempDir();
   const records = encodeStream(streamOptions(3, 2000));

@@ -72,8 +72,13 @@ export class Journal {
   /** Last seq fdatasynced (survives a machine crash). */
   private durableSeqValue: number;
 
+  // Two frame buffers, swapped per write: appends fill `pending` while the write in flight reads
+  // the other. A fresh buffer per write (80 KiB and up) made ArrayBuffer memory grow so fast that
+  // V8 ran a major GC every ~80 ms under load (docs/PERFORMANCE.md, "Wire latency").
   private pending: Uint8Array = new Uint8Array(FRAME_SIZE * 1024);
   private pendingView = new DataView(this.pending.buffer);
+  private spare: Uint8Array = new Uint8Array(FRAME_SIZE * 1024);
+  private spareView = new DataView(this.spare.buffer);
   private pendingCount = 0;
   private pendingFirstSeq = -1;
 
@@ -243,9 +248,13 @@ export class Journal {
     const lastAt = (count - 1) * FRAME_SIZE;
     v.setUint16(lastAt + 6, FRAME_COMMIT_END, true);
     for (let at = 0; at < batch.length; at += FRAME_SIZE) v.setUint32(at, frameCrc(batch, at), true);
-    // Hand the buffer to the write; appends go to a fresh one.
-    this.pending = new Uint8Array(Math.max(FRAME_SIZE * 1024, Math.min(this.pending.length, FRAME_SIZE * 65536)));
-    this.pendingView = new DataView(this.pending.buffer);
+    // Hand the buffer to the write; appends go to the other one, which is free: startWrite runs
+    // only with no write in flight, and a write has copied its batch out (writev) before it resolves.
+    const full = this.pending;
+    this.pending = this.spare;
+    this.pendingView = this.spareView;
+    this.spare = full;
+    this.spareView = v;
     this.pendingCount = 0;
     this.committingSeq = lastSeq;
     const result = this.write(batch, firstSeq, lastSeq).then(() => ({ count, firstSeq, lastSeq }));
