@@ -85,7 +85,6 @@ export class Journal {
   private fh: FileHandle | undefined;
   private segmentPath = '';
   private segmentSize = 0;
-  private segmentFirstSeq = -1;
   /** Unsynced changes to the directory (a new segment) in 'async'/'none' mode. */
   private dirDirty = false;
   /** The write in flight, if any. */
@@ -117,7 +116,6 @@ export class Journal {
       const seg = tail.segments[tail.segments.length - 1];
       this.segmentPath = seg.path;
       this.segmentSize = tail.lastSegmentBytes;
-      this.segmentFirstSeq = seg.firstSeq;
     }
   }
 
@@ -315,7 +313,6 @@ export class Journal {
       this.durableSeqValue = this.writtenSeqValue;
     }
     this.segmentPath = join(this.dir, segmentName(firstSeq));
-    this.segmentFirstSeq = firstSeq;
     this.fh = await open(this.segmentPath, 'wx');
     this.segmentSize = 0;
   }
