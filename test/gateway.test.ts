@@ -382,6 +382,34 @@ test('QoS: a cancel overtakes new orders queued before it in the same read', wit
   assert.is(raw.execs().filter((e) => e.type === L.EV_TRADE).length, 0);
 }));
 
+test('frames cut at odd byte boundaries are staged whole: every field the client sets reaches the engine; account, seq and id are the gateway\'s', withGateway(async (f) => {
+  const raw = await Raw.open(f);
+  raw.login(1, 'alpha');
+  await raw.loggedIn();
+  const orders = [1, 2, 3, 4, 5].map((i) => ({ ...sell(0, 100 * i + 1, 2 ** 33 + i), account: 2, clientOrderId: 2 ** 40 + i, seq: 77, timestamp: 5 }));
+  for (const o of orders) raw.out.command(P.MSG_NEW, o);
+  const bytes = raw.out.take();
+  // 7 and 13 byte pieces, one per turn: frames start at odd offsets in the reads, or span two.
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = k % 2 === 0 ? 7 : 13;
+    raw.socket.write(bytes.subarray(at, at + n));
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
+  await until(() => raw.execs().length === orders.length, 'five acks');
+  raw.execs().forEach((e, i) => {
+    assert.is(e.type, L.EV_ACCEPTED);
+    assert.is(e.ref, i + 2);
+    const o = f.engine.order(e.orderId)!;
+    assert.is(o.orderId, e.seq, 'the id is the engine seq');
+    assert.is(o.side, 'sell');
+    assert.is(o.price, orders[i].price);
+    assert.is(o.quantity, orders[i].quantity);
+    assert.is(o.clientOrderId, orders[i].clientOrderId);
+    assert.is(o.account, 1, 'the session\'s account, not the record\'s');
+  });
+}));
+
 test('logout: the server answers LOGOUT and closes; executions iterator ends; gateway close logs every session out', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
   const seen: Execution[] = [];
