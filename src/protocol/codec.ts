@@ -16,9 +16,6 @@ const TWO_32 = 4294967296;
 export function readU32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 }
-export function readU16(b: Uint8Array, at: number): number {
-  return b[at] | (b[at + 1] << 8);
-}
 /** An i64 as a number (exact for safe integers). */
 export function readI64(b: Uint8Array, at: number): number {
   const lo = readU32(b, at);
@@ -27,9 +24,6 @@ export function readI64(b: Uint8Array, at: number): number {
 }
 export function writeU32(b: Uint8Array, at: number, v: number): void {
   b[at] = v; b[at + 1] = v >>> 8; b[at + 2] = v >>> 16; b[at + 3] = v >>> 24;
-}
-export function writeU16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v; b[at + 1] = v >>> 8;
 }
 /** A safe integer as an i64. */
 export function writeI64(b: Uint8Array, at: number, v: number): void {
