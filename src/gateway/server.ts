@@ -721,15 +721,17 @@ export class Gateway {
   }
 
   private route(ev: EventReader): void {
-    const base = this.batchBase;
+    // The causing command's index in the batch, from the seq's low words: k < 2^32, so mod 2^32 is exact.
+    const baseLow = this.batchBase >>> 0;
     const nc = this.batchCancels;
+    const mem = this.memI32;
     this.routeAccount = -1;
     if (this.onDurableBatch !== undefined && ev.count > 0) this.copyEvents(ev);
     for (let i = 0; i < ev.count; i++) {
       ev.select(i);
       const type = ev.type;
       if (type === L.EV_LEVEL || type === L.EV_SYMBOL_STATUS) continue; // market data: not order entry
-      const k = ev.seq - base;
+      const k = (mem[(ev.offset + L.EVT_SEQ) >>> 2] - baseLow) >>> 0;
       let origin: Session | null;
       let ref: number;
       if (k < nc) {
