@@ -67,6 +67,10 @@ test('the protocol layout agrees with layout.ts: embedded records are the core\'
   assert.is(P.PROTOCOL_RECORD_SIZE, L.EVT_SIZE);
   assert.is(P.BODY_COMMAND, L.CMD_SIZE);
   assert.is(P.BODY_EXEC, L.EVT_SIZE);
+  assert.is(P.PROTOCOL_RECORD_SIZE, 64, 'FrameWriter.record copies a record as 16 words, unrolled');
+  // FrameWriter writes version, type and flags as one little-endian word.
+  assert.ok(P.FRAME_VERSION >>> 2 === P.FRAME_TYPE >>> 2 && P.FRAME_FLAGS >>> 2 === P.FRAME_TYPE >>> 2 && P.FRAME_FLAGS % 2 === 0);
+  assert.is(new Uint8Array(new Uint32Array([1]).buffer)[0], 1, 'a little-endian platform (word views over records)');
   assert.is(P.PROTOCOL_RECORD_LAYOUT, L.LAYOUT_VERSION, 'layout.ts changed: bump PROTOCOL_VERSION and PROTOCOL_RECORD_LAYOUT');
   for (const m of MESSAGES) {
     const size = P.FRAME_HEADER_SIZE + m.body;

@@ -257,6 +257,9 @@ export class FrameDecoder {
 
 // ---- writer ----------------------------------------------------------------------------------
 
+/** The header word holding version, type and the reserved flags (one word: test/protocol.test.ts), version set. */
+const VERSION_WORD = P.PROTOCOL_VERSION << ((P.FRAME_VERSION & 3) << 3);
+
 /**
  * Frames appended into one growing buffer (it doubles when full, so the steady state does not
  * allocate). Every frame's size is a multiple of 8, so frames and their bodies stay 4-byte aligned
@@ -299,10 +302,15 @@ export class FrameWriter {
   /** Appends a frame whose body is a 64-byte record copied from a word view (both 4-byte aligned). */
   record(type: number, ref: number, from: Int32Array, fromByte: number): number {
     const body = this.header(type, P.PROTOCOL_RECORD_SIZE, ref, this.seq++) + P.FRAME_HEADER_SIZE;
-    const dst = body >>> 2;
-    const src = fromByte >>> 2;
-    const to = this.i32;
-    for (let i = 0; i < P.PROTOCOL_RECORD_SIZE >>> 2; i++) to[dst + i] = from[src + i];
+    const d = body >>> 2;
+    const s = fromByte >>> 2;
+    const t = this.i32;
+    // The 16 words of a PROTOCOL_RECORD_SIZE record (test/protocol.test.ts pins the size), unrolled:
+    // this runs once per EXEC, and the unrolled copy measured about twice as fast as the loop.
+    t[d] = from[s]; t[d + 1] = from[s + 1]; t[d + 2] = from[s + 2]; t[d + 3] = from[s + 3];
+    t[d + 4] = from[s + 4]; t[d + 5] = from[s + 5]; t[d + 6] = from[s + 6]; t[d + 7] = from[s + 7];
+    t[d + 8] = from[s + 8]; t[d + 9] = from[s + 9]; t[d + 10] = from[s + 10]; t[d + 11] = from[s + 11];
+    t[d + 12] = from[s + 12]; t[d + 13] = from[s + 13]; t[d + 14] = from[s + 14]; t[d + 15] = from[s + 15];
     return body;
   }
 
@@ -316,12 +324,9 @@ export class FrameWriter {
     const w = at >>> 2;
     const to = this.i32;
     to[w + (P.FRAME_LENGTH >>> 2)] = length;
-    to[w + (P.FRAME_VERSION >>> 2)] = 0; // version, type and the reserved flags share this word
+    to[w + (P.FRAME_VERSION >>> 2)] = VERSION_WORD | (type << ((P.FRAME_TYPE & 3) << 3)); // flags 0
     to[w + (P.FRAME_SEQ >>> 2)] = seq;
     to[w + (P.FRAME_REF >>> 2)] = ref;
-    const b = this.u8;
-    b[at + P.FRAME_VERSION] = P.PROTOCOL_VERSION;
-    b[at + P.FRAME_TYPE] = type;
     return at;
   }
 
