@@ -219,8 +219,7 @@ export class FrameDecoder {
     return this.pendingLength >= want;
   }
 
-  /** Header checks once 16 bytes are there: version, type, length = the type's size, flags. */
-  /** b[at] and v's byte vat are the frame's first byte. */
+  /** Header checks once 16 bytes are there: version, type, length = the type's size, flags. b[at] and v's byte vat are the frame's first byte. */
   private checkHeader(b: Uint8Array, at: number, v: DataView, vat: number, length: number): number {
     if (b[at + P.FRAME_VERSION] !== P.PROTOCOL_VERSION) return this.fail(P.SREJ_BAD_VERSION, b, at, P.FRAME_HEADER_SIZE);
     const type = b[at + P.FRAME_TYPE];
