@@ -9,6 +9,9 @@
 // pipelined up to --window unacknowledged messages, sent in blocks of --block frames.
 // --durability off (default): Gateway + Engine, no journal. none|async|fsync: `clob start`'s server
 // in process (journal in a temp dir, output held until durable under that mode).
+// Besides msgs/s (the sender's count of acknowledged messages), each run prints this process's CPU
+// time (all its threads, user + system) per command the gateway ran: less sensitive than msgs/s to
+// a shared machine's other load, since it does not count the time this process waits for a core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, release, loadavg } from 'node:os';
@@ -67,21 +70,29 @@ function runClient(port: number): Promise<{ messages: number; seconds: number; m
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const results: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
 const batches: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
+const cpuPerCommand: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
 console.log(`ingest: one connection, IOC buys into an empty book, window ${window}, blocks of ${block}; durability ${durability}; ${runs} runs x ${seconds} s per path, alternating`);
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Linux ${release()}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared: other builds and tests may run)`);
 for (let r = 0; r < runs; r++) {
   for (const io of paths) {
     const g = await startGateway(io);
+    const cpu0 = process.cpuUsage();
     const res = await runClient(g.port);
+    const cpu = process.cpuUsage(cpu0);
     const st = g.stats() as { batches: number; commands: number };
     await g.stop();
+    const nsPerCommand = ((cpu.user + cpu.system) * 1000) / Math.max(1, st.commands);
     results[io].push(res.msgsPerSecond);
     batches[io].push(st.commands / Math.max(1, st.batches));
-    console.log(`run ${r + 1} io ${io.padEnd(5)} ${Math.round(res.msgsPerSecond).toLocaleString('en-US').padStart(11)} msgs/s  (${res.messages} acked in ${res.seconds.toFixed(2)} s; ${res.repliesPerMessage} replies/msg; ${Math.round(st.commands / Math.max(1, st.batches))} commands/batch)`);
+    cpuPerCommand[io].push(nsPerCommand);
+    console.log(`run ${r + 1} io ${io.padEnd(5)} ${Math.round(res.msgsPerSecond).toLocaleString('en-US').padStart(11)} msgs/s  (${res.messages} acked in ${res.seconds.toFixed(2)} s; ${res.repliesPerMessage} replies/msg; ${Math.round(st.commands / Math.max(1, st.batches))} commands/batch; gateway process CPU ${Math.round(nsPerCommand)} ns/command)`);
   }
 }
-const summary = Object.fromEntries(paths.map((p) => [p, { medianMsgsPerSecond: Math.round(median(results[p])), runs: results[p].map(Math.round), medianCommandsPerBatch: Math.round(median(batches[p])) }]));
-for (const p of paths) console.log(`median io ${p.padEnd(5)} ${summary[p].medianMsgsPerSecond.toLocaleString('en-US').padStart(11)} msgs/s`);
+const summary = Object.fromEntries(paths.map((p) => [p, {
+  medianMsgsPerSecond: Math.round(median(results[p])), runs: results[p].map(Math.round), medianCommandsPerBatch: Math.round(median(batches[p])),
+  medianCpuNsPerCommand: Math.round(median(cpuPerCommand[p])), cpuNsPerCommand: cpuPerCommand[p].map(Math.round),
+}]));
+for (const p of paths) console.log(`median io ${p.padEnd(5)} ${summary[p].medianMsgsPerSecond.toLocaleString('en-US').padStart(11)} msgs/s   gateway process CPU ${summary[p].medianCpuNsPerCommand} ns/command`);
 if (paths.includes('net') && paths.includes('uring')) {
   const ratios = results.uring.map((u, i) => u / results.net[i]);
   console.log(`uring / net, run by run: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)}`);

@@ -5,6 +5,11 @@
 import * as L from '../assembly/layout.js';
 
 const TWO_32 = 4294967296;
+/**
+ * CommandWriter.append: runs at least this long are copied natively. Measured here (Node 20, loaded
+ * 2-vCPU EPYC): about 30 ns per record by hand; about 100 ns per call natively, then 2-6 ns a record.
+ */
+const APPEND_NATIVE = 4;
 
 /** Typed views over one region of the engine's memory. */
 class RecordViews {
@@ -82,11 +87,18 @@ export class CommandWriter extends RecordViews {
 
   /**
    * Appends `count` encoded command records (64 bytes each) from `source` at record `first`.
-   * Copies word by word through a cached view of the source, so repeated calls allocate nothing.
+   * A run of APPEND_NATIVE records or more is one native copy (through one subarray: an allocation
+   * per call, not per record); a shorter one is copied word by word through a cached view of the
+   * source, allocating nothing.
    */
   append(source: Uint8Array, first: number, count: number): void {
     if (this.count + count > this.capacity) throw new RangeError(`command batch is full (${this.capacity} commands): run it first`);
     if (first < 0 || (first + count) * L.CMD_SIZE > source.length) throw new RangeError(`records ${first}..${first + count} are not all in the source`);
+    if (count >= APPEND_NATIVE) {
+      this.u8.set(source.subarray(first * L.CMD_SIZE, (first + count) * L.CMD_SIZE), this.base + this.count * L.CMD_SIZE);
+      this.count += count;
+      return;
+    }
     if (source !== this.source) {
       if (source.byteOffset % 4 !== 0) throw new RangeError('source must start on a 4-byte boundary');
       this.source = source;

@@ -43,6 +43,36 @@ test('writer + reader give the object API\'s events', () => {
   assert.is(batch.commands.count, 0, 'run() resets the writer');
 });
 
+test('append: runs of every length (copied by hand or natively) land in order, from any record of the source', () => {
+  const engine = new Engine({ maxOrders: 1000, ladderTicks: 200_000, symbols: [SYMBOL] });
+  // 60 GTC sells with ids 1..60, at a 4-byte offset of a larger buffer.
+  const backing = new Uint8Array(4 + 60 * L.CMD_SIZE);
+  const source = backing.subarray(4);
+  const v = new DataView(backing.buffer, 4);
+  for (let i = 0; i < 60; i++) {
+    const r = i * L.CMD_SIZE;
+    v.setUint8(r + L.CMD_TYPE, L.CMD_NEW);
+    v.setUint8(r + L.CMD_SIDE, L.SIDE_SELL);
+    v.setUint8(r + L.CMD_ORDER_TYPE, L.ORDER_LIMIT);
+    v.setUint8(r + L.CMD_TIF, L.TIF_GTC);
+    v.setUint32(r + L.CMD_SYMBOL, 1, true);
+    v.setUint32(r + L.CMD_ACCOUNT, 7, true);
+    v.setBigInt64(r + L.CMD_ORDER_ID, BigInt(i + 1), true);
+    v.setBigInt64(r + L.CMD_PRICE, BigInt(1000 + i), true);
+    v.setBigInt64(r + L.CMD_QUANTITY, 1n, true);
+    v.setBigInt64(r + L.CMD_SEQ, BigInt(i + 1), true);
+  }
+  const runs = [[0, 1], [1, 3], [4, 4], [8, 5], [13, 17], [30, 2], [32, 28]]; // [first, count]: 1..60 in order
+  for (const [first, count] of runs) engine.commands.append(source, first, count);
+  assert.is(engine.commands.count, 60);
+  const ids: number[] = [];
+  engine.run((ev) => {
+    for (let i = 0; i < ev.count; i++) if (ev.select(i).type === L.EV_ACCEPTED) ids.push(ev.orderId);
+  });
+  assert.equal(ids, Array.from({ length: 60 }, (_, i) => i + 1));
+  assert.throws(() => engine.commands.append(source, 59, 2), /not all in the source/);
+});
+
 test('a batch whose events overflow the region is run in chunks, nothing lost', () => {
   // 4,202 events into a region of 1,000: the core stops whenever the worst case of the next
   // command (3 per resting order + 8) no longer fits, and run() hands over each chunk.

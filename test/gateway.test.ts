@@ -432,6 +432,66 @@ test('journal mode: batches run while their commit is in flight are held, then g
   }
 });
 
+test('frames cut at odd byte boundaries are staged whole: every field the client sets reaches the engine; account, seq and id are the gateway\'s', withGateway(async (f) => {
+  const raw = await Raw.open(f);
+  raw.login(1, 'alpha');
+  await raw.loggedIn();
+  const orders = [1, 2, 3, 4, 5].map((i) => ({ ...sell(0, 100 * i + 1, 2 ** 33 + i), account: 2, clientOrderId: 2 ** 40 + i, seq: 77, timestamp: 5 }));
+  for (const o of orders) raw.out.command(P.MSG_NEW, o);
+  const bytes = raw.out.take();
+  // 7 and 13 byte pieces, one per turn: frames start at odd offsets in the reads, or span two.
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = k % 2 === 0 ? 7 : 13;
+    raw.socket.write(bytes.subarray(at, at + n));
+    at += n;
+    await new Promise((r) => setImmediate(r));
+  }
+  await until(() => raw.execs().length === orders.length, 'five acks');
+  raw.execs().forEach((e, i) => {
+    assert.is(e.type, L.EV_ACCEPTED);
+    assert.is(e.ref, i + 2);
+    const o = f.engine.order(e.orderId)!;
+    assert.is(o.orderId, e.seq, 'the id is the engine seq');
+    assert.is(o.side, 'sell');
+    assert.is(o.price, orders[i].price);
+    assert.is(o.quantity, orders[i].quantity);
+    assert.is(o.clientOrderId, orders[i].clientOrderId);
+    assert.is(o.account, 1, 'the session\'s account, not the record\'s');
+  });
+}));
+
+test('executions route to the right session and ref when a batch\'s engine seqs cross 2^32', async () => {
+  const engine = new Engine({ maxOrders: 1000, maxSymbols: 4, ladderTicks: 20_000, symbols: [{ id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 10_000 }] });
+  const gateway = new Gateway({ engine, accounts: ACCOUNTS, logger: () => {}, io: test.io, firstSeq: 2 ** 32 - 3 });
+  const f: Fixture = { engine, gateway, port: await gateway.listen(), logs: [], closers: [] };
+  try {
+    const a = await Raw.open(f);
+    const b = await Raw.open(f);
+    a.login(1, 'alpha');
+    b.login(2, 'beta');
+    await a.loggedIn();
+    await b.loggedIn();
+    // Seqs 2^32-3 .. 2^32+4: a batch holding a's four orders already spans 2^32.
+    for (let i = 0; i < 4; i++) a.out.command(P.MSG_NEW, sell(0, 200 + i, 1));
+    for (let i = 0; i < 4; i++) b.out.command(P.MSG_NEW, buy(0, 100 - i, 1));
+    a.send();
+    b.send();
+    await until(() => a.execs().length === 4 && b.execs().length === 4, 'eight acks');
+    for (const [raw, account] of [[a, 1], [b, 2]] as const) {
+      assert.equal(raw.execs().map((e) => e.ref), [2, 3, 4, 5]);
+      for (const e of raw.execs()) {
+        assert.is(e.type, L.EV_ACCEPTED);
+        assert.is(e.account, account);
+        assert.is(f.engine.order(e.orderId)?.account, account);
+      }
+    }
+    const seqs = [...a.execs(), ...b.execs()].map((e) => e.seq).sort((x, y) => x - y);
+    assert.ok(seqs[0] < 2 ** 32 && seqs[7] >= 2 ** 32, `seqs ${seqs.join(' ')} cross 2^32`);
+  } finally {
+    await stop(f);
+  }
+});
+
 test('logout: the server answers LOGOUT and closes; executions iterator ends; gateway close logs every session out', withGateway(async (f) => {
   const a = await login(f, 1, 'alpha');
   const seen: Execution[] = [];

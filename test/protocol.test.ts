@@ -67,6 +67,10 @@ test('the protocol layout agrees with layout.ts: embedded records are the core\'
   assert.is(P.PROTOCOL_RECORD_SIZE, L.EVT_SIZE);
   assert.is(P.BODY_COMMAND, L.CMD_SIZE);
   assert.is(P.BODY_EXEC, L.EVT_SIZE);
+  assert.is(P.PROTOCOL_RECORD_SIZE, 64, 'FrameWriter.record copies a record as 16 words, unrolled');
+  // FrameWriter writes version, type and flags as one little-endian word.
+  assert.ok(P.FRAME_VERSION >>> 2 === P.FRAME_TYPE >>> 2 && P.FRAME_FLAGS >>> 2 === P.FRAME_TYPE >>> 2 && P.FRAME_FLAGS % 2 === 0);
+  assert.is(new Uint8Array(new Uint32Array([1]).buffer)[0], 1, 'a little-endian platform (word views over records)');
   assert.is(P.PROTOCOL_RECORD_LAYOUT, L.LAYOUT_VERSION, 'layout.ts changed: bump PROTOCOL_VERSION and PROTOCOL_RECORD_LAYOUT');
   for (const m of MESSAGES) {
     const size = P.FRAME_HEADER_SIZE + m.body;
@@ -139,6 +143,22 @@ test('round trip: every message type, every field', () => {
   assert.is(encodeCredential('x'.repeat(33)), undefined);
 });
 
+test('the writer leaves no stale bytes: frames written over a dirty buffer equal frames written over a clean one', () => {
+  const write = (w: FrameWriter) => {
+    w.loginAck(1, 9, 4, 1000, 500);
+    w.heartbeat(3);
+    const rec = new Int32Array(16).map((_, i) => i * 0x01010101);
+    w.record(P.MSG_EXEC, 9, rec, 0);
+    w.massCancelAck(3, 1, 17);
+    return w.take();
+  };
+  const clean = write(new FrameWriter(16));
+  const dirty = new FrameWriter(4096);
+  dirty.u8.fill(0xff);
+  assert.equal([...write(dirty)], [...clean]);
+  assert.is(decodeAll(clean, [clean.length], SERVER_TO_CLIENT).frames.length, 4);
+});
+
 test('streaming: the same frames whatever the chunking (every split point, byte by byte, random)', () => {
   const bytes = clientStream(40, 1);
   const whole = decodeAll(bytes, [bytes.length]).frames;
@@ -149,6 +169,29 @@ test('streaming: the same frames whatever the chunking (every split point, byte 
   for (let i = 0; i < 50; i++) {
     const chunks = Array.from({ length: 20 }, () => 1 + Math.floor(r() * 300));
     assert.equal(decodeAll(bytes, chunks).frames, whole);
+  }
+});
+
+test('view/viewAt address the current frame\'s bytes, whatever the chunk\'s offset in its buffer and however frames are split', () => {
+  const bytes = clientStream(40, 3);
+  // Chunks at odd offsets of one larger buffer, and copies in buffers of their own.
+  const backing = new Uint8Array(bytes.length + 3);
+  backing.set(bytes, 3);
+  const shifted = backing.subarray(3);
+  for (const split of [1, 5, 7, 13, 80, 97, 1000]) {
+    for (const own of [false, true]) {
+      const d = new FrameDecoder();
+      let checked = 0;
+      for (let pos = 0; pos < bytes.length; pos += split) {
+        const chunk = shifted.subarray(pos, Math.min(pos + split, bytes.length));
+        d.feed(own ? chunk.slice() : chunk);
+        while (d.next() > 0) {
+          for (let i = 0; i + 4 <= d.length; i += 4) assert.is(d.view.getUint32(d.viewAt + i, true), readU32(d.buf, d.at + i), `split ${split} byte ${i}`);
+          checked++;
+        }
+      }
+      assert.is(checked, 41);
+    }
   }
 });
 

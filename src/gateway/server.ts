@@ -27,7 +27,7 @@ import * as P from '../../assembly/protocol-layout.js';
 import * as L from '../../assembly/layout.js';
 import type { EventReader } from '../batch.js';
 import {
-  FrameDecoder, FrameWriter, CLIENT_TO_SERVER, FAILED, NEED_MORE, readU32, writeU32, writeI64,
+  FrameDecoder, FrameWriter, CLIENT_TO_SERVER, FAILED, NEED_MORE, readU32, writeU32, writeI64, writeI64Word,
   commandTypeOf, SESSION_REJECT_NAMES, LOGIN_REJECT_NAMES, reasonName,
 } from '../protocol/codec.js';
 import { AccountConfig, ResolvedAccount, resolveAccounts } from './config.js';
@@ -164,6 +164,7 @@ export class Gateway {
   // The staging area: cancels in records [0, cap), new orders and modifies in [cap, 2 cap).
   private readonly cap: number;
   private readonly staging: Uint8Array;
+  private readonly stagingWords: Int32Array;
   private readonly cancelOrigin: (Session | null)[];
   private readonly cancelRef: Uint32Array;
   private readonly newOrigin: (Session | null)[];
@@ -181,6 +182,9 @@ export class Gateway {
   private readonly routeBound = (ev: EventReader) => this.route(ev);
   private readNow = 0;
   private readStamp = 0;
+  /** route(): the last account looked up and its sessions (byAccount does not change while a batch routes). */
+  private routeAccount = -1;
+  private routeSessions: Session[] | undefined;
 
   // Journal mode.
   private readonly journal: BatchJournal | undefined;
@@ -218,6 +222,7 @@ export class Gateway {
     this.cap = Math.min(options.batchSize ?? this.sink.commands.capacity, this.sink.commands.capacity);
     if (!Number.isInteger(this.cap) || this.cap < 1) throw new RangeError('batchSize must be a positive integer');
     this.staging = new Uint8Array(2 * this.cap * L.CMD_SIZE);
+    this.stagingWords = new Int32Array(this.staging.buffer);
     this.cancelOrigin = new Array(this.cap).fill(null);
     this.newOrigin = new Array(this.cap).fill(null);
     this.cancelRef = new Uint32Array(this.cap);
@@ -452,15 +457,16 @@ export class Gateway {
       this.newRef[record] = d.seq;
       record += this.cap;
     }
-    const at = record * L.CMD_SIZE;
-    const st = this.staging;
-    const src = d.buf;
-    const from = d.at + P.FRAME_HEADER_SIZE;
-    for (let i = 0; i < L.CMD_SIZE; i++) st[at + i] = src[from + i];
+    // The body, word by word (it may sit at any alignment in the received bytes).
+    const w = (record * L.CMD_SIZE) >>> 2;
+    const st = this.stagingWords;
+    const src = d.view;
+    const from = d.viewAt + P.FRAME_HEADER_SIZE;
+    for (let i = 0; i < L.CMD_SIZE >>> 2; i++) st[w + i] = src.getInt32(from + 4 * i, true);
     // Never trust the wire for these: the message type decides the command, the session the account.
-    st[at + L.CMD_TYPE] = commandTypeOf(type);
-    writeU32(st, at + L.CMD_ACCOUNT, a.account);
-    writeI64(st, at + L.CMD_TIMESTAMP, this.readStamp);
+    this.staging[(w << 2) + L.CMD_TYPE] = commandTypeOf(type);
+    st[w + (L.CMD_ACCOUNT >>> 2)] = a.account;
+    writeI64Word(st, w + (L.CMD_TIMESTAMP >>> 2), this.readStamp);
     // CMD_SEQ is written when the batch runs (cancels first).
   }
 
@@ -566,14 +572,16 @@ export class Gateway {
     if (nc + nn === 0) return;
     const base = this.nextSeq;
     const st = this.staging;
-    for (let i = 0; i < nc; i++) writeI64(st, i * L.CMD_SIZE + L.CMD_SEQ, base + i);
+    const words = this.stagingWords;
+    const RW = L.CMD_SIZE >>> 2;
+    for (let i = 0; i < nc; i++) writeI64Word(words, i * RW + (L.CMD_SEQ >>> 2), base + i);
     for (let j = 0; j < nn; j++) {
-      const at = (this.cap + j) * L.CMD_SIZE;
-      writeI64(st, at + L.CMD_SEQ, base + nc + j);
+      const w = (this.cap + j) * RW;
+      writeI64Word(words, w + (L.CMD_SEQ >>> 2), base + nc + j);
       // Exchange-assigned ids: a NEW order's id is its engine seq. Unique for as long as the journal
       // lasts (recovery replays the same seqs), so one account can neither collide with nor probe
       // another's ids, and the id on the public L3 feed says nothing about who sent it.
-      if (st[at + L.CMD_TYPE] === L.CMD_NEW) writeI64(st, at + L.CMD_ORDER_ID, base + nc + j);
+      if (st[(w << 2) + L.CMD_TYPE] === L.CMD_NEW) writeI64Word(words, w + (L.CMD_ORDER_ID >>> 2), base + nc + j);
     }
     this.massCount.fill(0, 0, nc);
     const w = this.sink.commands;
@@ -728,14 +736,17 @@ export class Gateway {
   }
 
   private route(ev: EventReader): void {
-    const base = this.batchBase;
+    // The causing command's index in the batch, from the seq's low words: k < 2^32, so mod 2^32 is exact.
+    const baseLow = this.batchBase >>> 0;
     const nc = this.batchCancels;
+    const mem = this.memI32;
+    this.routeAccount = -1;
     if (this.onDurableBatch !== undefined && ev.count > 0) this.copyEvents(ev);
     for (let i = 0; i < ev.count; i++) {
       ev.select(i);
       const type = ev.type;
       if (type === L.EV_LEVEL || type === L.EV_SYMBOL_STATUS) continue; // market data: not order entry
-      const k = ev.seq - base;
+      const k = (mem[(ev.offset + L.EVT_SEQ) >>> 2] - baseLow) >>> 0;
       let origin: Session | null;
       let ref: number;
       if (k < nc) {
@@ -787,7 +798,11 @@ export class Gateway {
 
   /** To every live session of the account; `ref` only to the session that sent the command. */
   private sendAccount(account: number, origin: Session | null, ref: number, ev: EventReader, mask: number): void {
-    const list = this.byAccount.get(account);
+    let list = this.routeSessions;
+    if (account !== this.routeAccount) {
+      list = this.routeSessions = this.byAccount.get(account);
+      this.routeAccount = account;
+    }
     if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
