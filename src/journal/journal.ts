@@ -201,8 +201,10 @@ export class Journal {
     for (let i = 0; i < count; i++, at += FRAME_SIZE) {
       this.pendingView.setUint32(at + 4, RECORD_SIZE | 0, true); // length (u16) + flags (u16) = 0
       writeSeq(this.pendingView, at + 8, seq0 + i);
+      // Word by word: a subarray per record would allocate on the hot path.
       const from = (first + i) * RECORD_SIZE;
-      this.pending.set(records.subarray(from, from + RECORD_SIZE), at + FRAME_HEADER_SIZE);
+      const to = at + FRAME_HEADER_SIZE;
+      for (let w = 0; w < RECORD_SIZE; w += 4) this.pendingView.setInt32(to + w, src.getInt32(from + w, true), true);
     }
     this.pendingCount += count;
     if (this.originSeq === -1) this.originSeq = seq0;
