@@ -1,7 +1,8 @@
 // The README's library examples run as written (against the built package, imported as 'clob').
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync, existsSync, realpathSync, accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 const blocks = [...readFileSync('README.md', 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -21,6 +22,14 @@ function runExample(source: string): string {
 test('the README has the library examples', () => {
   assert.ok(blocks.length >= 2, `found ${blocks.length} ts blocks`);
   assert.ok(existsSync('dist/src/index.js'), 'dist/ is built by npm install (prepare)');
+});
+
+test('npx clob runs this checkout: npm install linked node_modules/.bin/clob to the built, executable CLI', () => {
+  assert.is(realpathSync('node_modules/.bin/clob'), realpathSync(resolve('dist/src/cli.js')));
+  accessSync('node_modules/.bin/clob', constants.X_OK);
+  const help = execFileSync('node_modules/.bin/clob', ['--help'], { encoding: 'utf8' });
+  assert.match(help, /Usage: clob/);
+  assert.match(help, /start/);
 });
 
 test('the quick library example prints the trades, the book, the order and a matching restored digest', () => {
