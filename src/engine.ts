@@ -8,7 +8,7 @@
 //   events   the output region (EventReader); sized so any command's worst case fits
 //   arena    the books: pools, index, ladders (laid out by the core)
 import * as L from '../assembly/layout.js';
-import { encodeSnapshot, decodeSnapshotHeader, SNAPSHOT_HEADER } from './snapshot-format.js';
+import { encodeUnsealedSnapshot, sealSnapshot, crc32Ranges, checksumRanges, decodeSnapshotHeader, SNAPSHOT_HEADER } from './snapshot-format.js';
 import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_ROWS, QUERY_SCRATCH_BYTES, alignRegion, arenaBytesFor } from './core.js';
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
@@ -421,8 +421,25 @@ export class Engine {
    * copying into fresh memory costs a page fault per 4 KiB, most of a large snapshot's time.
    */
   snapshot(into?: Uint8Array): Uint8Array {
+    const { bytes } = this.captureSnapshot(into);
+    return sealSnapshot(bytes, crc32Ranges(bytes, checksumRanges(bytes.length)));
+  }
+
+  /** The largest snapshot this engine can produce: the size of a buffer `into` always fits. */
+  get maxSnapshotBytes(): number {
+    return SNAPSHOT_HEADER + this.arenaBytes;
+  }
+
+  /**
+   * The part of snapshot() that must run between two batches: the digest and the copy, into
+   * `into` when it is large enough. The bytes are not sealed yet: sealSnapshot() with the CRC-32
+   * of checksumRanges() (snapshot-format.ts) finishes them, on any thread (a CRC worker's).
+   */
+  captureSnapshot(into?: Uint8Array): { bytes: Uint8Array; digest: bigint } {
+    const digest = this.digest();
     const arena = new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes);
-    return encodeSnapshot({ maxOrders: this.maxOrders, maxSymbols: this.maxSymbols, ladderTicks: this.ladderTicks, digest: this.digest(), nextSeq: this.nextSeq }, arena, into);
+    const bytes = encodeUnsealedSnapshot({ maxOrders: this.maxOrders, maxSymbols: this.maxSymbols, ladderTicks: this.ladderTicks, digest, nextSeq: this.nextSeq }, arena, into);
+    return { bytes, digest };
   }
 
   /**

@@ -14,13 +14,24 @@ const VERSION = 2;
 
 export interface SnapshotHeader { maxOrders: number; maxSymbols: number; ladderTicks: number; arenaBytes: number; digest: bigint; nextSeq: bigint }
 
-const checksum = (bytes: Uint8Array) => crc32(bytes.subarray(SNAPSHOT_HEADER), crc32(bytes.subarray(0, 48)));
+/** The byte ranges [start, end) the CRC-32 at 48 covers, in order: the header before it, then the arena. */
+export function checksumRanges(length: number): [number, number][] {
+  return [[0, 48], [SNAPSHOT_HEADER, length]];
+}
+
+/** CRC-32 chained over `ranges` of `bytes` (what a CRC worker computes off the main thread). */
+export function crc32Ranges(bytes: Uint8Array, ranges: [number, number][]): number {
+  let crc = 0;
+  for (const [start, end] of ranges) crc = crc32(bytes.subarray(start, end), crc);
+  return crc;
+}
 
 /**
- * A snapshot of `arena` (the arena's bytes, copied) with its header, written into `into` when it
- * is large enough (a view of it is returned: no allocation), else into a new buffer.
+ * A snapshot of `arena` (the arena's bytes, copied) with its header, but without its CRC-32
+ * (sealSnapshot adds it, on any thread), written into `into` when it is large enough (a view of
+ * it is returned: no allocation), else into a new buffer.
  */
-export function encodeSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uint8Array, into?: Uint8Array): Uint8Array {
+export function encodeUnsealedSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uint8Array, into?: Uint8Array): Uint8Array {
   const size = SNAPSHOT_HEADER + arena.length;
   const bytes = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -33,9 +44,23 @@ export function encodeSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uin
   v.setUint32(28, arena.length, true);
   v.setBigUint64(32, h.digest, true);
   v.setBigUint64(40, h.nextSeq, true);
+  v.setUint32(48, 0, true);
   bytes.set(arena, SNAPSHOT_HEADER);
-  v.setUint32(48, checksum(bytes), true);
   return bytes;
+}
+
+/** Stores `crc` (crc32Ranges over checksumRanges) into an unsealed snapshot; returns the bytes. */
+export function sealSnapshot(bytes: Uint8Array, crc: number): Uint8Array {
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(48, crc, true);
+  return bytes;
+}
+
+const checksum = (bytes: Uint8Array) => crc32Ranges(bytes, checksumRanges(bytes.length));
+
+/** encodeUnsealedSnapshot, then sealed on this thread. */
+export function encodeSnapshot(h: Omit<SnapshotHeader, 'arenaBytes'>, arena: Uint8Array, into?: Uint8Array): Uint8Array {
+  const bytes = encodeUnsealedSnapshot(h, arena, into);
+  return sealSnapshot(bytes, checksum(bytes));
 }
 
 /** The header of a snapshot whose bytes are whole and undamaged (CRC checked), or a clear error. */

@@ -7,6 +7,13 @@ import { Engine, type EngineOptions } from '../src/engine.js';
 import type { EngineEvent } from '../src/events.js';
 import type { CoreBuild } from '../src/core.js';
 import type { Side } from '../src/codes.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Crc32Worker, sharedBytes } from '../src/crc-worker.js';
+import { SnapshotWriter } from '../src/journal/snapshot-writer.js';
+import { writeSnapshot, loadSnapshot } from '../src/journal/snapshots.js';
 
 const SYMBOLS = [
   { id: 1, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 2000 },
@@ -282,6 +289,51 @@ test('snapshot(into) reuses the buffer of an earlier snapshot and restores the s
   const small = e.snapshot(new Uint8Array(10)); // too small: a new buffer
   assert.is(small.length, second.length);
   assert.is(Engine.restore(small).digest(), e.digest());
+});
+
+// ---- the off-thread path (what `clob start` does) ---------------------------------------------
+
+test('the CRC worker computes zlib\'s CRC-32 over ranges of shared memory; it refuses unshared memory', async () => {
+  const crc = new Crc32Worker();
+  try {
+    const bytes = sharedBytes(100_003);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+    assert.is(await crc.crc32(bytes), crc32(bytes));
+    assert.is(await crc.crc32(bytes, [[0, 48], [64, 100_003]]), crc32(bytes.subarray(64), crc32(bytes.subarray(0, 48))));
+    const copy = bytes.slice();
+    await crc.touch(bytes.subarray(5)); // writes a zero per 4 KiB page
+    assert.is(bytes[5], 0);
+    assert.is(bytes[4], copy[4]);
+    assert.throws(() => crc.crc32(new Uint8Array(8)), /shared memory/);
+  } finally {
+    await crc.close();
+  }
+});
+
+test('SnapshotWriter: the sealed snapshot equals Engine.snapshot() and the file equals writeSnapshot()\'s, byte for byte', async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'clob-snap-sync-')), mkdtempSync(join(tmpdir(), 'clob-snap-split-'))];
+  const e = populated();
+  const writer = await SnapshotWriter.start(e);
+  try {
+    for (const [round, seq] of [[0, 600], [1, 900]]) {
+      if (round === 1) for (const c of script(11, 300, 50001)) c(e); // the second capture reuses the buffer
+      const want = e.snapshot();
+      const captured = writer.capture(e);
+      assert.is(captured.digest, e.digest());
+      const sealed = await writer.seal(captured);
+      assert.ok(Buffer.from(sealed.bytes).equals(Buffer.from(want)), `round ${round}: the same snapshot bytes`);
+      const split = await writer.write(dirs[1], sealed, seq);
+      const sync = await writeSnapshot(dirs[0], e, seq);
+      assert.ok(readFileSync(split.path).equals(readFileSync(sync.path)), `round ${round}: the same file`);
+      const loaded = loadSnapshot(dirs[1]);
+      assert.is(loaded?.seq, seq);
+      assert.is(loaded?.digest, e.digest());
+      sameBook(e, loaded!.engine, `round ${round} loaded`);
+    }
+  } finally {
+    await writer.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test.run();
