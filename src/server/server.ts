@@ -7,8 +7,9 @@
 //              gateway's, starting at the journal's last seq + 1) -> journal.append -> engine.run
 //              -> output routed into the sessions' writers but HELD -> journal.commit() resolves ->
 //              output released, market data hook called. The engine has no other input.
-//   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are taken
-//              between two batches (state = gateway.lastSeq), written once that seq is durable;
+//   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are captured
+//              between two batches (state = gateway.lastSeq; the only part on the event loop),
+//              checksummed on a worker, written once that seq is durable (SnapshotWriter);
 //              then retention (src/journal/retention.ts): the newest --keep-snapshots stay, older
 //              snapshots and the segments they cover go (unless --archive-journal)
 //   stopping   SIGINT/SIGTERM: no new connections or frames; the frames already read run as a
