@@ -15,7 +15,7 @@
 import { crc32 } from 'node:zlib';
 import * as L from '../assembly/layout.js';
 
-export const SNAPSHOT_HEADER = 64;
+const SNAPSHOT_HEADER = 64;
 const MAGIC = 0x50414e53424f4c43n; // "CLOBSNAP"
 const VERSION = 3;
 const READABLE = [2, 3];
