@@ -32,6 +32,8 @@ export class Crc32Worker {
   private readonly worker = new Worker(SOURCE, { eval: true });
   private readonly pending = new Map<number, { resolve: (crc: number) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  /** Why the worker is gone (then every request fails at once instead of waiting forever). */
+  private gone: Error | undefined;
 
   constructor() {
     this.worker.unref(); // an idle checksum worker never keeps the process alive
@@ -60,6 +62,7 @@ export class Crc32Worker {
 
   private request(op: string, bytes: Uint8Array, ranges: [number, number][]): Promise<number> {
     if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError('the CRC worker reads shared memory only: pass a view of a SharedArrayBuffer');
+    if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -71,6 +74,7 @@ export class Crc32Worker {
   }
 
   private failAll(e: Error): void {
+    this.gone ??= e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }

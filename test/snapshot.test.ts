@@ -390,6 +390,29 @@ test('the CRC worker computes zlib\'s CRC-32 over ranges of shared memory; it re
   } finally {
     await crc.close();
   }
+  // once the worker is gone a request fails at once (it never waits forever)
+  await crc.crc32(sharedBytes(8)).then(() => assert.unreachable('answered by a closed worker'), (e: Error) => assert.match(e.message, /exited/));
+});
+
+test('SnapshotWriter: with its worker gone, a snapshot is still sealed right (on this thread), and a new worker serves the next', async () => {
+  const e = populated();
+  const writer = await SnapshotWriter.start(e);
+  try {
+    const inside = writer as unknown as { crc: Crc32Worker };
+    const dead = inside.crc;
+    await dead.close(); // as if it had crashed
+    const first = await writer.seal(writer.capture(e));
+    const replacement = inside.crc;
+    assert.is.not(replacement, dead, 'a new worker');
+    assert.ok(Buffer.from(first.bytes).equals(Buffer.from(e.snapshot())));
+    assert.is(first.bodyCrc, crc32(first.bytes));
+    for (const c of script(12, 100, 90001)) c(e);
+    const second = await writer.seal(writer.capture(e));
+    assert.is(inside.crc, replacement, 'the new worker sealed it: no second fallback');
+    assert.ok(Buffer.from(second.bytes).equals(Buffer.from(e.snapshot())));
+  } finally {
+    await writer.close();
+  }
 });
 
 test('SnapshotWriter: the sealed snapshot equals Engine.snapshot() and the file equals writeSnapshot()\'s, byte for byte', async () => {

@@ -14,7 +14,8 @@
 // The file written is byte for byte the one writeSnapshot(dir, engine, seq) writes for the same
 // state (test/snapshot.test.ts).
 import type { Engine } from '../engine.js';
-import { checksumRanges, sealSnapshot } from '../snapshot-format.js';
+import { crc32 } from 'node:zlib';
+import { checksumRanges, crc32Ranges, sealSnapshot } from '../snapshot-format.js';
 import { Crc32Worker, sharedBytes } from '../crc-worker.js';
 import { writeSnapshotBytes, type SnapshotInfo } from './snapshots.js';
 
@@ -30,7 +31,7 @@ export interface SealedSnapshot extends CapturedSnapshot {
 }
 
 export class SnapshotWriter {
-  private constructor(private readonly crc: Crc32Worker, private buffer: Uint8Array) {}
+  private constructor(private crc: Crc32Worker, private buffer: Uint8Array) {}
 
   /** A writer with its worker and its buffer (sized for `engine`, pages faulted in) ready. */
   static async start(engine: Engine): Promise<SnapshotWriter> {
@@ -51,11 +52,21 @@ export class SnapshotWriter {
     return engine.captureSnapshot(this.buffer);
   }
 
-  /** Seals a captured snapshot and checksums the result, on the worker. */
+  /**
+   * Seals a captured snapshot and checksums the result, on the worker. Should the worker be gone
+   * (it crashed), this snapshot's CRCs run on this thread and a new worker serves the next one.
+   */
   async seal(captured: CapturedSnapshot): Promise<SealedSnapshot> {
     const { bytes } = captured;
-    sealSnapshot(bytes, await this.crc.crc32(bytes, checksumRanges(bytes.length)));
-    return { ...captured, bodyCrc: await this.crc.crc32(bytes) };
+    try {
+      sealSnapshot(bytes, await this.crc.crc32(bytes, checksumRanges(bytes.length)));
+      return { ...captured, bodyCrc: await this.crc.crc32(bytes) };
+    } catch {
+      void this.crc.close();
+      this.crc = new Crc32Worker();
+      sealSnapshot(bytes, crc32Ranges(bytes, checksumRanges(bytes.length)));
+      return { ...captured, bodyCrc: crc32(bytes) };
+    }
   }
 
   /** Writes a sealed snapshot as the one after record `seq` (writeSnapshotBytes: atomic, durable). */
