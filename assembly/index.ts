@@ -12,6 +12,7 @@ import * as queries from './queries';
 import * as live from './livebook';
 import { endBatch } from './limbo';
 import { beginBatch, finishBatch } from './batch-gate';
+export { snapshotExtents } from './snapshot-extents';
 
 export function layoutVersion(): i32 {
   return LAYOUT_VERSION;

@@ -26,6 +26,7 @@ export interface CoreExports {
   findByHandle(arena: number, io: number): number;
   limboStats(arena: number, io: number): void;
   resetReaders(arena: number): void;
+  snapshotExtents(arena: number, out: number): number;
   // Live-book readers (another thread's instance; src/live-book-reader.ts). Negative: layout.ts READ_*.
   readerRegister(arena: number): number;
   readerUnregister(arena: number, reader: number): number;

@@ -8,7 +8,7 @@
 //   events   the output region (EventReader); sized so any command's worst case fits
 //   arena    the books: pools, index, ladders (laid out by the core)
 import * as L from '../assembly/layout.js';
-import { encodeSnapshot, decodeSnapshotHeader, SNAPSHOT_HEADER } from './snapshot-format.js';
+import { encodeUnsealedSnapshot, sealSnapshot, crc32Ranges, checksumRanges, decodeSnapshotHeader, copyExtents, maxSnapshotSize, type Extent } from './snapshot-format.js';
 import { CoreBuild, CoreExports, instantiateCore, usesSharedMemory, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_ROWS, QUERY_SCRATCH_BYTES, alignRegion, arenaBytesFor } from './core.js';
 import { CommandWriter, EventReader } from './batch.js';
 import { RawCommand, emptyCommand, writeCommand, readEvent, RawEvent } from './records.js';
@@ -415,14 +415,34 @@ export class Engine {
   // ---- snapshots ----------------------------------------------------------------------------
 
   /**
-   * The whole state as bytes: a header, then the arena (which holds only relative links). The
-   * header carries a CRC-32 of itself and the arena, and the state digest, so a damaged copy never restores.
-   * Pass an earlier snapshot's bytes as `into` to reuse that buffer (the result is a view of it):
-   * copying into fresh memory costs a page fault per 4 KiB, most of a large snapshot's time.
+   * The whole state as bytes: a header, then the arena (which holds only relative links) but for
+   * its never-used tails (snapshot-format.ts). The header carries a CRC-32 of everything and the
+   * state digest, so a damaged copy never restores. Pass an earlier snapshot's bytes (or a buffer
+   * of maxSnapshotBytes) as `into` to reuse that buffer (the result is a view of it): copying
+   * into fresh memory costs a page fault per 4 KiB, most of a large snapshot's time.
    */
   snapshot(into?: Uint8Array): Uint8Array {
+    const { bytes } = this.captureSnapshot(into);
+    return sealSnapshot(bytes, crc32Ranges(bytes, checksumRanges(bytes.length)));
+  }
+
+  /** The largest snapshot this engine can produce: the size of a buffer `into` always fits. */
+  get maxSnapshotBytes(): number {
+    return maxSnapshotSize(this.arenaBytes);
+  }
+
+  /**
+   * The part of snapshot() that must run between two batches: the digest and the copy, into
+   * `into` when it is large enough. The bytes are not sealed yet: sealSnapshot() with the CRC-32
+   * of checksumRanges() (snapshot-format.ts) finishes them, on any thread (a CRC worker's).
+   */
+  captureSnapshot(into?: Uint8Array): { bytes: Uint8Array; digest: bigint } {
+    const digest = this.digest();
+    const n = this.core.snapshotExtents(this.arena, this.scratch);
+    const extents = Array.from({ length: n }, (_, k): Extent => [this.view.getUint32(this.scratch + 8 * k, true), this.view.getUint32(this.scratch + 8 * k + 4, true)]);
     const arena = new Uint8Array(this.memory.buffer, this.arena, this.arenaBytes);
-    return encodeSnapshot({ maxOrders: this.maxOrders, maxSymbols: this.maxSymbols, ladderTicks: this.ladderTicks, digest: this.digest(), nextSeq: this.nextSeq }, arena, into);
+    const bytes = encodeUnsealedSnapshot({ maxOrders: this.maxOrders, maxSymbols: this.maxSymbols, ladderTicks: this.ladderTicks, digest, nextSeq: this.nextSeq }, arena, extents, into);
+    return { bytes, digest };
   }
 
   /**
@@ -434,7 +454,7 @@ export class Engine {
     const h = decodeSnapshotHeader(bytes);
     const engine = new Engine({ ...options, maxOrders: h.maxOrders, maxSymbols: h.maxSymbols, ladderTicks: h.ladderTicks });
     if (h.arenaBytes !== engine.arenaBytes) throw new RangeError('snapshot is truncated or its size does not match its limits');
-    new Uint8Array(engine.memory.buffer, engine.arena, h.arenaBytes).set(bytes.subarray(SNAPSHOT_HEADER));
+    copyExtents(bytes, h, new Uint8Array(engine.memory.buffer, engine.arena, h.arenaBytes)); // the rest is fresh: zero
     if ((engine.core.arenaBytes(engine.arena) >>> 0) !== h.arenaBytes) throw new RangeError('snapshot arena header is corrupt');
     engine.core.resetReaders(engine.arena);
     engine.nextSeq = h.nextSeq;

@@ -35,7 +35,7 @@ export interface SnapshotInfo {
   problem?: string;
 }
 
-function encodeHeader(seq: number, digest: bigint, body: Uint8Array): Uint8Array {
+function encodeHeader(seq: number, digest: bigint, body: Uint8Array, bodyCrc: number): Uint8Array {
   const h = new Uint8Array(SNAPSHOT_FILE_HEADER);
   const v = new DataView(h.buffer);
   for (let i = 0; i < 8; i++) h[i] = SNAPSHOT_FILE_MAGIC.charCodeAt(i);
@@ -43,7 +43,7 @@ function encodeHeader(seq: number, digest: bigint, body: Uint8Array): Uint8Array
   writeSeq(v, 16, seq);
   v.setBigUint64(24, digest, true);
   v.setBigUint64(32, BigInt(body.length), true);
-  v.setUint32(40, crc32(body), true);
+  v.setUint32(40, bodyCrc, true);
   v.setUint32(60, crc32(h.subarray(0, 60)), true);
   return h;
 }
@@ -66,10 +66,13 @@ export async function writeSnapshot(dir: string, engine: Engine, seq: number): P
   return writeSnapshotBytes(dir, engine.snapshot(), engine.digest(), seq);
 }
 
-/** writeSnapshot for bytes taken earlier (Engine.snapshot()) with that state's digest. */
-export async function writeSnapshotBytes(dir: string, body: Uint8Array, digest: bigint, seq: number): Promise<SnapshotInfo> {
+/**
+ * writeSnapshot for bytes taken earlier (Engine.snapshot()) with that state's digest. `bodyCrc`,
+ * the CRC-32 of `body`, is computed here (on this thread) unless the caller has it (a CRC worker's).
+ */
+export async function writeSnapshotBytes(dir: string, body: Uint8Array, digest: bigint, seq: number, bodyCrc?: number): Promise<SnapshotInfo> {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be an integer from 0 to 2^53; got ${seq}`);
-  const header = encodeHeader(seq, digest, body);
+  const header = encodeHeader(seq, digest, body, bodyCrc ?? crc32(body));
   const path = join(resolve(dir), snapshotName(seq));
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w');

@@ -7,8 +7,9 @@
 //              gateway's, starting at the journal's last seq + 1) -> journal.append -> engine.run
 //              -> output routed into the sessions' writers but HELD -> journal.commit() resolves ->
 //              output released, market data hook called. The engine has no other input.
-//   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are taken
-//              between two batches (state = gateway.lastSeq), written once that seq is durable;
+//   snapshots  every --snapshot-every commands or --snapshot-seconds: the engine's bytes are captured
+//              between two batches (state = gateway.lastSeq; the only part on the event loop),
+//              checksummed on a worker, written once that seq is durable (SnapshotWriter);
 //              then retention (src/journal/retention.ts): the newest --keep-snapshots stay, older
 //              snapshots and the segments they cover go (unless --archive-journal)
 //   stopping   SIGINT/SIGTERM: no new connections or frames; the frames already read run as a
@@ -22,7 +23,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine, type EngineOptions } from '../engine.js';
-import { Journal, recover, writeSnapshotBytes, enforceRetention, type Recovered } from '../journal/index.js';
+import { Journal, recover, enforceRetention, type Recovered } from '../journal/index.js';
+import { SnapshotWriter } from '../journal/snapshot-writer.js';
 import { hex } from '../journal/recovery.js';
 import { Gateway } from '../gateway/server.js';
 import { jsonLog, silentLog } from '../gateway/log.js';
@@ -188,9 +190,10 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
   let snapshotSeq = recovered ? (recovered.snapshot?.seq ?? -1) : firstSeq - 1; // nothing to snapshot on a fresh, idle server
   let snapshotAt = performance.now();
   let snapshotting: Promise<void> | undefined;
-  let snapshotBuffer: Uint8Array | undefined;
   let snapshotsTaken = 0;
   const snapshotLatency = new LatencySummary('clob_snapshot_seconds', 'Time to take, write and fsync a snapshot.');
+  // Its CRC worker and its buffer (faulted in now, before traffic) serve every snapshot.
+  const snapshots = await SnapshotWriter.start(engine);
   // Snapshot files found valid (retention counts only valid ones): the recovered one was restored
   // and checked, ours are written from bytes whose CRC we computed; others are read once.
   const snapshotChecks = new Map<string, string | undefined>(recovered?.snapshot ? [[recovered.snapshot.path, undefined]] : []);
@@ -200,12 +203,13 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     if (seq < 0 || seq === snapshotSeq || journalError) return Promise.resolve();
     snapshotting = (async () => {
       const t0 = performance.now();
-      const bytes = engine.snapshot(snapshotBuffer); // one buffer, reused: no fresh pages to fault in
-      snapshotBuffer = bytes;
-      const digest = engine.digest();
+      // The only part that blocks the event loop: the digest and the copy. The CRCs run on the
+      // writer's worker, the file is written with async I/O.
+      const captured = snapshots.capture(engine);
       const takenMs = performance.now() - t0;
+      const sealed = snapshots.seal(captured);
       await journal.commit(); // everything up to seq is durable before a snapshot claims it
-      const info = await writeSnapshotBytes(dir, bytes, digest, seq);
+      const info = await snapshots.write(dir, await sealed, seq);
       snapshotSeq = seq;
       snapshotAt = performance.now();
       snapshotsTaken++;
@@ -214,7 +218,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
       // Only now, with the snapshot durable, may what it covers go.
       const kept = await enforceRetention(dir, { keepSnapshots: config.keepSnapshots, archive: config.archiveJournal, checked: snapshotChecks });
       io.event({
-        event: 'snapshot', reason, seq, digest: hex(digest), bytes: info.bytes, takeMs: Math.round(takenMs), totalMs: Math.round(performance.now() - t0),
+        event: 'snapshot', reason, seq, digest: hex(captured.digest), bytes: info.bytes, takeMs: Number(takenMs.toFixed(3)), totalMs: Math.round(performance.now() - t0),
         baseSeq: kept.baseSeq, removedSegments: kept.segments.length, removedSnapshots: kept.snapshots.length,
       });
     })().catch((e: Error) => io.say(`warning: snapshot at seq ${seq} failed: ${e.message}`)).finally(() => (snapshotting = undefined));
@@ -248,6 +252,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
           journalError = e as Error;
         }
       }
+      await snapshots.close();
       if (marketData) await marketData.close().catch((e: Error) => io.say(`warning: market data close: ${e.message}`));
       await metrics?.close();
       processMetrics.close();
@@ -267,6 +272,7 @@ async function startLocked(config: ServerConfig, io: ServerIo, options: StartOpt
     port = await gateway.listen();
   } catch (e) {
     clearInterval(snapshotTimer);
+    await snapshots.close();
     await journal.close();
     const err = e as NodeJS.ErrnoException;
     throw new Error(`cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
