@@ -71,23 +71,36 @@ function inProcess(): { rate: number; events: number } {
   return { rate: mix / (ms / 1000), events };
 }
 
-async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string }> {
+/** The caller's thread during the timed part: ms inside route() (of which waiting for ring room, events polled meanwhile), inside poll() (event callbacks included) and in the final flush(). */
+interface CallerMs { route: number; waits: number; poll: number; flush: number }
+
+async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string; caller: CallerMs }> {
   const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, onEvents });
   try {
     engine.route(records, 0, setup);
     engine.flush();
     events = 0;
+    const caller: CallerMs = { route: 0, waits: 0, poll: 0, flush: 0 };
+    const waits0 = engine.routerWaits.ms;
     const t0 = performance.now();
+    let t = t0;
     for (let k = setup; k < count; k += chunk) {
       engine.route(records, k, Math.min(chunk, count - k));
+      const t1 = performance.now();
       engine.poll();
+      const t2 = performance.now();
+      caller.route += t1 - t;
+      caller.poll += t2 - t1;
+      t = t2;
     }
     engine.flush();
     const ms = performance.now() - t0;
+    caller.flush = ms - caller.route - caller.poll;
+    caller.waits = engine.routerWaits.ms - waits0;
     const stats = await engine.stats();
     const got = events;
     await engine.shutdown();
-    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note };
+    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note, caller };
   } finally {
     if (!engine.stopped) await engine.terminate();
   }
@@ -100,6 +113,7 @@ const results: Record<string, number[]> = { 'in-process': [], '1 shard': [], '2 
 const eventCounts: Record<string, number> = {};
 let pinning = '';
 const lastStats: Record<string, unknown> = {};
+const lastCaller: Record<string, CallerMs> = {};
 for (let r = 0; r < runs; r++) {
   const a = inProcess();
   results['in-process'].push(a.rate);
@@ -110,6 +124,7 @@ for (let r = 0; r < runs; r++) {
     results[name].push(s.rate);
     eventCounts[name] = s.events;
     lastStats[name] = s.stats;
+    lastCaller[name] = s.caller;
     if (shards === 2) pinning = s.pinning;
   }
   console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}  (load ${machineInfo().loadAverage.join(' ')})`);
@@ -118,7 +133,8 @@ for (let r = 0; r < runs; r++) {
 console.log(`# pinning (2 shards): ${pinning}`);
 for (const [k, st] of Object.entries(lastStats)) {
   console.log(`# last ${k}: ` + (st as { shard: number; commands: number; coreMs: number; sleeps: number; idleSpins: number; runs: number }[])
-    .map((s) => `shard ${s.shard}: ${s.commands} commands in ${s.runs} core calls, ${s.coreMs.toFixed(0)} ms in the core, ${s.sleeps} sleeps, ${s.idleSpins} empty polls`).join('; '));
+    .map((s) => `shard ${s.shard}: ${s.commands} commands in ${s.runs} core calls, ${s.coreMs.toFixed(0)} ms in the core, ${s.sleeps} sleeps, ${s.idleSpins} empty polls`).join('; ')
+    + `; caller: ${lastCaller[k].route.toFixed(0)} ms in route() (${lastCaller[k].waits.toFixed(0)} of them waiting for ring room), ${lastCaller[k].poll.toFixed(0)} ms in poll(), ${lastCaller[k].flush.toFixed(0)} ms in the final flush()`);
 }
 console.log('');
 console.log('| configuration | median commands/s | runs | events (timed part) |');
@@ -131,6 +147,6 @@ if (eventCounts['1 shard'] !== eventCounts['2 shards'] || eventCounts['1 shard']
 if (typeSum < 0) console.log(typeSum); // keep the reads
 
 if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller }, null, 2));
   console.log(`# wrote ${jsonPath}`);
 }

@@ -149,6 +149,8 @@ export class ShardedEngine {
   readonly pinning: { requested: boolean; cpus: number[]; note: string };
   /** Events handed to onEvents so far (padding excluded). */
   eventsDelivered = 0;
+  /** Times route() (or a barrier) found an inbound ring full, and the ms it then spent waiting for room (polling events meanwhile). */
+  readonly routerWaits = { full: 0, ms: 0 };
   onEvents: ((events: EventReader, shard: number) => void) | undefined;
 
   private readonly shardList: Shard[];
@@ -417,18 +419,20 @@ export class ShardedEngine {
     const iProdSleeping = (sh.regions.inbound + R.RING_H_PROD_SLEEPING) >> 2;
     let spins = 0;
     const since = Date.now();
+    const t0 = performance.now();
+    this.routerWaits.full++;
     for (;;) {
       this.publish();
       this.poll();
       const seq = sh.inbound.tryClaim(1);
-      if (seq >= 0) return seq;
+      if (seq >= 0) { this.routerWaits.ms += performance.now() - t0; return seq; }
       this.checkAlive(since);
       if (++spins < 64) continue;
       // Sleep on the matcher's consumer sequence (its release notifies sleeping producers).
       Atomics.add(i32, iProdSleeping, 1);
       const c = Atomics.load(i32, iConsumed);
       const again = sh.inbound.tryClaim(1);
-      if (again >= 0) { Atomics.sub(i32, iProdSleeping, 1); return again; }
+      if (again >= 0) { Atomics.sub(i32, iProdSleeping, 1); this.routerWaits.ms += performance.now() - t0; return again; }
       Atomics.wait(i32, iConsumed, c, 1);
       Atomics.sub(i32, iProdSleeping, 1);
     }
