@@ -313,7 +313,7 @@ export class ShardedEngine {
     if (!native) { p.note = 'requested, but the native helper did not load: unpinned'; return none; }
     const allowed = native.getAffinity();
     if (allowed.length > this.shards) {
-      // One core each, and the first allowed CPU left to the caller's thread (router + merge).
+      // One core each, and the first allowed CPU left to the caller's thread (router + event consumer).
       p.note = `one CPU per matcher (${allowed.slice(1, 1 + this.shards).join(',')}); CPU ${allowed[0]} left to the caller (unpinned)`;
       return this.shardList.map((s) => allowed[1 + s.index]);
     }
@@ -412,7 +412,7 @@ export class ShardedEngine {
     this.publishShard(sh);
   }
 
-  /** The inbound ring is full: publish, merge events (the matcher may wait for event room), wait. */
+  /** The inbound ring is full: publish, poll events (the matcher may wait for event room), wait. */
   private claimSlow(sh: Shard): number {
     const i32 = this.i32;
     const iConsumed = (sh.regions.inbound + R.RING_H_CONSUMED) >> 2;
@@ -450,7 +450,7 @@ export class ShardedEngine {
     for (const sh of this.shardList) this.publishShard(sh);
   }
 
-  // ---- merge -------------------------------------------------------------------------------------
+  // ---- events ------------------------------------------------------------------------------------
 
   /**
    * Hands every event the matchers have published to onEvents, shard by shard (each shard's
@@ -619,7 +619,7 @@ export class ShardedEngine {
   }
 
   /**
-   * Stops cleanly and loses nothing: closes every inbound ring (after publishing), keeps merging
+   * Stops cleanly and loses nothing: closes every inbound ring (after publishing), keeps polling
    * events until each matcher has run everything routed and closed its event ring, then lets the
    * workers exit. Returns the matchers' final counters.
    */
