@@ -162,6 +162,6 @@ if (eventCounts['1 shard'] !== eventCounts['2 shards'] || eventCounts['1 shard']
 if (typeSum < 0) console.log(typeSum); // keep the reads
 
 if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller, cores, coreShare }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, inboundSlots, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller, cores, coreShare }, null, 2));
   console.log(`# wrote ${jsonPath}`);
 }
