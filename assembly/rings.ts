@@ -12,6 +12,7 @@ export {
   ringBytesFor, ringInit, ringValid, ringCapacity, ringTryClaim, ringClaim, ringPublish, ringClose, ringClosed,
   ringAvailable, ringReadSequence, ringReadOffset, ringWaitAvailable, ringRelease,
 } from './ring';
+export { scatterRecords } from './scatter';
 
 export function ringLayoutVersion(): i32 {
   return RING_LAYOUT_VERSION;

@@ -1,15 +1,18 @@
 // bench/shards.ts: the sharded engine, 1 vs 2 matching workers, end to end (docs/SHARDS.md).
 //
 //   node --import tsx bench/shards.ts [--count 1000000] [--symbols 256] [--runs 5] [--seed 7]
-//                                     [--no-pin] [--chunk 1024] [--spins 1000] [--json out.json]
+//                                     [--no-pin] [--chunk 1024] [--spins 1000] [--inbound 16384] [--json out.json]
 //
 // Workload: bench/workloads/multi-symbol.ts (Pareto-skewed activity over --symbols symbols, each a
 // core-mix flow; globally unique order ids), encoded to 64-byte records before any clock starts.
 // Each run starts a fresh engine (worker start is not timed), routes and flushes the setup
 // (ADD_SYMBOLs + warm-up), then times the mix: the caller's thread routes --chunk records at a time
-// straight into the shards' inbound rings and merges the events (a callback that reads every
-// event's type), until flush() says every command's events are merged. Commands/s = mix commands /
-// that time. Configurations alternate within each run; medians over --runs.
+// into the shards' inbound rings and polls the events shard by shard (a callback that reads every
+// event's type), until flush() says every command's events are delivered. Commands/s = mix commands /
+// that time. Configurations alternate within each run; medians over --runs. Per run it also prints
+// the cores the process used (its CPU time / wall time, all threads): on a shared machine the
+// matchers only scale as far as the other load leaves them CPU. After the runs: the last run's
+// matcher counters and where the caller's time went (route(), of which waiting for ring room).
 // "in-process" is the single-threaded Engine on the caller's thread (batch path, same events
 // callback): the ceiling a sharded run has to beat.
 import { writeFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ const runs = arg('runs', 5);
 const seed = arg('seed', 7);
 const chunk = arg('chunk', 1024);
 const spins = arg('spins', 1000);
+const inboundSlots = arg('inbound', 16384);
 const pin = !process.argv.includes('--no-pin');
 const jsonAt = process.argv.indexOf('--json');
 const jsonPath = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
@@ -45,7 +49,7 @@ const limits = { maxOrders: 1 << 18, maxSymbols: symbols + 1, ladderTicks: symbo
 const records = encodeCommands(multiSymbol({ seed, count, symbols }));
 const setup = multiSymbolSetupLength({ seed, count, symbols });
 const mix = count - setup;
-console.log(`# workload: multi-symbol, ${count} commands (${setup} setup, ${mix} timed), ${symbols} symbols, seed ${seed}; route chunk ${chunk}, matcher spins ${spins}`);
+console.log(`# workload: multi-symbol, ${count} commands (${setup} setup, ${mix} timed), ${symbols} symbols, seed ${seed}; route chunk ${chunk}, matcher spins ${spins}, inbound ring ${inboundSlots} slots`);
 
 let events = 0;
 let typeSum = 0;
@@ -71,23 +75,42 @@ function inProcess(): { rate: number; events: number } {
   return { rate: mix / (ms / 1000), events };
 }
 
-async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string }> {
-  const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, onEvents });
+/** The caller's thread during the timed part: ms inside route() (of which waiting for ring room, events polled meanwhile), inside poll() (event callbacks included) and in the final flush(). */
+interface CallerMs { route: number; waits: number; poll: number; flush: number; wall: number; cpu: number }
+
+async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string; caller: CallerMs; timedCoreMs: number[] }> {
+  const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, inboundSlots, onEvents });
   try {
     engine.route(records, 0, setup);
     engine.flush();
+    const coreMs0 = (await engine.stats()).map((x) => x.coreMs);
     events = 0;
+    const caller: CallerMs = { route: 0, waits: 0, poll: 0, flush: 0, wall: 0, cpu: 0 };
+    const waits0 = engine.routerWaits.ms;
+    const cpu0 = process.cpuUsage(); // every thread of the process: caller, matchers, V8's own
     const t0 = performance.now();
+    let t = t0;
     for (let k = setup; k < count; k += chunk) {
       engine.route(records, k, Math.min(chunk, count - k));
+      const t1 = performance.now();
       engine.poll();
+      const t2 = performance.now();
+      caller.route += t1 - t;
+      caller.poll += t2 - t1;
+      t = t2;
     }
     engine.flush();
     const ms = performance.now() - t0;
+    caller.flush = ms - caller.route - caller.poll;
+    caller.waits = engine.routerWaits.ms - waits0;
+    const cpu = process.cpuUsage(cpu0);
+    caller.wall = ms;
+    caller.cpu = (cpu.user + cpu.system) / 1000;
     const stats = await engine.stats();
+    const timedCoreMs = stats.map((x, k) => x.coreMs - coreMs0[k]);
     const got = events;
     await engine.shutdown();
-    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note };
+    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note, caller, timedCoreMs };
   } finally {
     if (!engine.stopped) await engine.terminate();
   }
@@ -100,6 +123,9 @@ const results: Record<string, number[]> = { 'in-process': [], '1 shard': [], '2 
 const eventCounts: Record<string, number> = {};
 let pinning = '';
 const lastStats: Record<string, unknown> = {};
+const lastCaller: Record<string, CallerMs> = {};
+const cores: Record<string, number[]> = { '1 shard': [], '2 shards': [] }; // process CPU time / wall time, per run
+const coreShare: Record<string, number[]> = { '1 shard': [], '2 shards': [] }; // the busiest matcher's ms inside the core / wall ms, per run
 for (let r = 0; r < runs; r++) {
   const a = inProcess();
   results['in-process'].push(a.rate);
@@ -110,15 +136,20 @@ for (let r = 0; r < runs; r++) {
     results[name].push(s.rate);
     eventCounts[name] = s.events;
     lastStats[name] = s.stats;
+    lastCaller[name] = s.caller;
+    cores[name].push(s.caller.cpu / s.caller.wall);
+    coreShare[name].push(Math.max(...s.timedCoreMs) / s.caller.wall);
     if (shards === 2) pinning = s.pinning;
   }
-  console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}  (load ${machineInfo().loadAverage.join(' ')})`);
+  console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}; cores used ${Object.entries(cores).map(([k, v]) => `${k} ${v[r].toFixed(2)}`).join(', ')}; busiest matcher in the core ${Object.entries(coreShare).map(([k, v]) => `${k} ${(v[r] * 100).toFixed(0)}%`).join(', ')} of the time  (load ${machineInfo().loadAverage.join(' ')})`);
 }
 
 console.log(`# pinning (2 shards): ${pinning}`);
 for (const [k, st] of Object.entries(lastStats)) {
-  console.log(`# last ${k}: ` + (st as { shard: number; commands: number; coreMs: number; sleeps: number; idleSpins: number; runs: number }[])
-    .map((s) => `shard ${s.shard}: ${s.commands} commands in ${s.runs} core calls, ${s.coreMs.toFixed(0)} ms in the core, ${s.sleeps} sleeps, ${s.idleSpins} empty polls`).join('; '));
+  console.log(`# last ${k}: ` + (st as { shard: number; commands: number; coreMs: number; sleeps: number; idleSpins: number; runs: number; outboundFull: number }[])
+    .map((s) => `shard ${s.shard}: ${s.commands} commands in ${s.runs} core calls, ${s.coreMs.toFixed(0)} ms in the core, ${s.sleeps} sleeps, ${s.idleSpins} empty polls, ${s.outboundFull} waits for event room`).join('; ')
+    + `; caller: ${lastCaller[k].route.toFixed(0)} ms in route() (${lastCaller[k].waits.toFixed(0)} of them waiting for ring room), ${lastCaller[k].poll.toFixed(0)} ms in poll(), ${lastCaller[k].flush.toFixed(0)} ms in the final flush()`
+    + `; the process used ${lastCaller[k].cpu.toFixed(0)} ms of CPU in ${lastCaller[k].wall.toFixed(0)} ms (${(lastCaller[k].cpu / lastCaller[k].wall).toFixed(2)} cores)`);
 }
 console.log('');
 console.log('| configuration | median commands/s | runs | events (timed part) |');
@@ -131,6 +162,6 @@ if (eventCounts['1 shard'] !== eventCounts['2 shards'] || eventCounts['1 shard']
 if (typeSum < 0) console.log(typeSum); // keep the reads
 
 if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, inboundSlots, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller, cores, coreShare }, null, 2));
   console.log(`# wrote ${jsonPath}`);
 }

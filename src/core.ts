@@ -42,7 +42,7 @@ export interface CoreExports {
 const modules = new Map<CoreBuild, WebAssembly.Module>();
 
 /** The folder holding the compiled .wasm files, from src/ (tsx) or dist/src/ (compiled). */
-function wasmDir(): string {
+export function wasmDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [join(here, '..', 'wasm'), join(here, '..', '..', 'wasm')]) {
     if (existsSync(join(candidate, 'release.wasm'))) return candidate;

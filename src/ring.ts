@@ -347,6 +347,27 @@ export class SpscRing extends Ring {
     return claim;
   }
 
+  /**
+   * The producer's view, for writing slots before claiming them (the one producer knows which
+   * are free): the next sequence tryClaim would return, and how many slots are free from it on
+   * (re-reading the consumer's sequence when fewer than `want` are known free).
+   */
+  get claimSequence(): number {
+    return this.i32[this.iClaim];
+  }
+
+  room(want: number): number {
+    const i32 = this.i32;
+    const claim = i32[this.iClaim];
+    let free = this.capacity - ((claim - i32[this.iProdCache]) & MASK31);
+    if (free < want) {
+      const consumed = Atomics.load(i32, this.iConsumed); // acquire, as in tryClaim
+      i32[this.iProdCache] = consumed;
+      free = this.capacity - ((claim - consumed) & MASK31);
+    }
+    return free;
+  }
+
   publish(first: number, n: number): void {
     const i32 = this.i32;
     Atomics.store(i32, this.iPublished, (first + n) & MASK31); // release: the slot writes are before it

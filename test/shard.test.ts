@@ -17,6 +17,7 @@ import { Engine, type EngineOptions } from '../src/engine.js';
 import { writeCommand, emptyCommand, type RawCommand } from '../src/records.js';
 import type { EventReader } from '../src/batch.js';
 import { ShardedEngine, type ShardedEngineOptions } from '../src/shard/sharded-engine.js';
+import { CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT } from '../src/shard/protocol.js';
 import { randomStream, collect } from './support/random-stream.js';
 
 const L = { ...layout };
@@ -104,15 +105,15 @@ class Collector {
 
 const engineOptions: EngineOptions = { ...LIMITS };
 
-/** Runs records (all, or those `pick` selects) through a single Engine. */
-function runSingle(pick?: (k: number) => boolean): { engine: Engine; events: Collector } {
+/** Runs records of `source` (all, or those `pick` selects) through a single Engine. */
+function runSingle(pick?: (k: number) => boolean, source = stream): { engine: Engine; events: Collector } {
   const engine = new Engine(engineOptions);
   const events = new Collector();
   const mem = new Uint8Array(engine.memory.buffer);
   const w = engine.commands;
-  for (let k = 0; k < COUNT; k++) {
+  for (let k = 0, n = source.length / L.CMD_SIZE; k < n; k++) {
     if (pick && !pick(k)) continue;
-    w.append(stream, k, 1);
+    w.append(source, k, 1);
     if (w.count === w.capacity) engine.run((ev) => events.add(mem, ev));
   }
   engine.run((ev) => events.add(mem, ev));
@@ -222,6 +223,59 @@ for (const shards of [1, 2]) {
     });
   });
 }
+
+// The router is one Wasm call per run of records (rings.wasm scatterRecords); it hands back to
+// the host every record it must not route itself. This stream has all of them, often: broadcasts
+// and other symbol-0 commands (from the random stream), ids beyond maxSymbols (routed by the
+// assign function), barrier look-alikes (type CTL_TYPE with the magic), and rings so small or
+// so large that a run stops at a full ring or spans many publishes; route() calls cross the
+// staging size (4,096 records) and start at odd records.
+test('the Wasm router: per-symbol events equal the single engine\'s across every hand-off to the host', async () => {
+  const n = 60_000;
+  const source = stream.slice(0, n * L.CMD_SIZE);
+  const v = new DataView(source.buffer);
+  let lookAlikes = 0;
+  let beyond = 0;
+  for (let k = 0; k < n; k++) {
+    const at = k * L.CMD_SIZE;
+    if (k % 997 === 5) { source[at + L.CMD_TYPE] = CTL_TYPE; v.setUint16(at + CTL_MAGIC_AT, CTL_MAGIC, true); lookAlikes++; }
+    else if (k % 1009 === 7) { v.setUint32(at + L.CMD_SYMBOL, LIMITS.maxSymbols + 1 + (k % 5), true); beyond++; }
+  }
+  const ref = runSingle(undefined, source);
+  assert.ok((ref.events.types.get(L.EV_REJECTED) ?? 0) >= lookAlikes + beyond, 'look-alikes and unknown ids are rejected by both');
+  const configs: [string, Omit<ShardedEngineOptions, 'onEvents'>, number[]][] = [
+    ['64-slot rings, a publish per record', { shards: 2, ...LIMITS, inboundSlots: 64, publishEvery: 1 }, [1, 5000, 37, 4096, 4097, 2]],
+    ['large rings and runs, an assign function', { shards: 2, ...LIMITS, inboundSlots: 1 << 16, publishEvery: 4096, assign: (s, shards) => s % shards }, [9000, 3, 12_345, 64]],
+  ];
+  for (const [what, opts, chunks] of configs) {
+    await withEngine(opts, async (engine, events) => {
+      for (let k = 0, c = 0; k < n; c++) {
+        const m = Math.min(n - k, chunks[c % chunks.length]);
+        engine.route(source, k, m);
+        if (c % 3 === 0) engine.poll();
+        k += m;
+      }
+      engine.flush();
+      const merged = new Map<number, Log>();
+      for (const c of events) for (const [s, log] of c.bySymbol) {
+        assert.not.ok(merged.has(s), `${what}: symbol ${s} has events from two shards`);
+        merged.set(s, log);
+      }
+      assert.equal([...merged.keys()].sort((a, b) => a - b), [...ref.events.bySymbol.keys()].sort((a, b) => a - b), what);
+      for (const [s, log] of ref.events.bySymbol) equalLogs(merged.get(s), log, `${what}: symbol ${s}`);
+      for (let shard = 0; shard < 2; shard++) {
+        const own = runSingle((k) => {
+          const symbol = v.getUint32(k * L.CMD_SIZE + L.CMD_SYMBOL, true);
+          if (symbol === 0) return (source[k * L.CMD_SIZE] === L.CMD_MASS_CANCEL && v.getUint32(k * L.CMD_SIZE + L.CMD_ACCOUNT, true) !== 0) || shard === 0;
+          return engine.shardOf(symbol) === shard;
+        }, source);
+        equalLogs(events[shard].raw, own.events.raw, `${what}: shard ${shard} raw stream`);
+        assert.is((await engine.digests())[shard], own.engine.digest(), `${what}: shard ${shard} digest`);
+      }
+      await engine.shutdown();
+    });
+  }
+});
 
 test('shutdown right after routing loses nothing: every command\'s events come out', async () => {
   await withEngine({ shards: 2, ...LIMITS, inboundSlots: 1024 }, async (engine, events) => {

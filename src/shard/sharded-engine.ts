@@ -2,6 +2,8 @@
 //
 // Memory map (bytes, 64-byte aligned regions, above the core's reserved first 64 KiB):
 //   counters   one 64-byte line per shard (protocol.ts CNT_*): slots handled, state
+//   router     (the caller's only) symbol -> shard table, one cursor per shard
+//              (assembly/scatter-layout.ts), STAGE_RECORDS staged command records
 //   per shard: scratch   query rows, the digest, one control-plane command slot
 //              inbound   SPSC ring of 64-byte command records (router -> matcher), `inboundSlots`
 //              outbound  SPSC ring of 64-byte event records (matcher -> host), a power of two
@@ -9,17 +11,21 @@
 //                        chunk, so the matcher can always make progress; docs/SHARDS.md)
 //              arena     the shard's books (the core lays it out)
 //
-// Threads: the caller's thread routes (writes each command record straight into its shard's
-// inbound ring slot) and merges events (reads each shard's outbound ring); each matcher is the
+// Threads: the caller's thread routes (stages a run of records in the shared memory, then one
+// Wasm call, rings.wasm scatterRecords, copies each into its shard's inbound ring slot) and hands
+// over events (reads each shard's outbound ring); each matcher is the
 // single writer of its shard's books. The control plane (barrier ops, stats, shutdown) goes over
 // comlink; every barrier op is also a record in the inbound ring, so it happens at a definite
 // point of the shard's command stream (a sequence barrier).
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as Comlink from 'comlink';
 import * as layout from '../../assembly/layout.js';
 import * as ringLayout from '../../assembly/ring-layout.js';
-import { usesSharedMemory, arenaBytesFor, alignRegion, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_SCRATCH_BYTES, type CoreBuild } from '../core.js';
+import * as scatterLayout from '../../assembly/scatter-layout.js';
+import { usesSharedMemory, arenaBytesFor, alignRegion, wasmDir, MAX_PAGES, WASM_PAGE, FIRST_HOST_BYTE, QUERY_SCRATCH_BYTES, type CoreBuild } from '../core.js';
 import { SpscRing } from '../ring.js';
 import { EventReader } from '../batch.js';
 import { readEvent } from '../records.js';
@@ -33,10 +39,15 @@ import {
 
 const L = { ...layout };
 const R = { ...ringLayout };
+const S = { ...scatterLayout };
 const require = createRequire(import.meta.url);
 const nodeEndpoint = require('comlink/dist/umd/node-adapter.js') as (ep: unknown) => Comlink.Endpoint;
 
 const align = alignRegion;
+/** Records route() stages in the shared memory at a time (256 KiB: stays in the caller's L2). */
+const STAGE_RECORDS = 4096;
+type ScatterRecords = (src: number, count: number, table: number, maxSymbols: number, cursors: number, special: number) => number;
+let scatterModule: WebAssembly.Module | undefined;
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 // Compiled (dist/src/shard/*.js), the worker is the compiled matcher-worker.js itself; run from
 // the TypeScript sources, workers/matcher.mjs registers tsx first (workers do not inherit it).
@@ -75,7 +86,7 @@ export interface ShardedEngineOptions {
   eventChunk?: number;
   /** Empty polls before an idle matcher sleeps (default 1,000, a few microseconds: on an oversubscribed machine a spinning matcher takes the CPU the router needs). */
   spins?: number;
-  /** The router publishes a shard's written slots every this many records (default 64), and at the end of each route() call. */
+  /** The router publishes each shard's written slots about every this many records per shard (one Wasm call routes publishEvery x shards records; default 64), and at the end of each route() call. */
   publishEvery?: number;
   /**
    * Receives events, shard by shard, in each shard's order: `events` is a flyweight over the
@@ -138,10 +149,16 @@ export class ShardedEngine {
   readonly pinning: { requested: boolean; cpus: number[]; note: string };
   /** Events handed to onEvents so far (padding excluded). */
   eventsDelivered = 0;
+  /** Times route() (or a barrier) found an inbound ring full, and the ms it then spent waiting for room (polling events meanwhile). */
+  readonly routerWaits = { full: 0, ms: 0 };
   onEvents: ((events: EventReader, shard: number) => void) | undefined;
 
   private readonly shardList: Shard[];
-  private readonly table: Uint8Array; // symbol id -> shard, for ids 1..maxSymbols
+  private readonly table: Uint8Array; // symbol id -> shard, for ids 1..maxSymbols, in the router region
+  private readonly tableAt: number;
+  private readonly cursorsAt: number; // one scatter cursor per shard
+  private readonly stageAt: number; // STAGE_RECORDS command records
+  private readonly scatter: ScatterRecords;
   private readonly assign: (symbol: number) => number;
   private readonly u8: Uint8Array;
   private readonly u16: Uint16Array;
@@ -154,7 +171,7 @@ export class ShardedEngine {
   private source: Uint8Array | undefined;
   private sourceWords: Int32Array = new Int32Array(0);
 
-  private constructor(opts: ShardedEngineOptions, regions: ShardRegions[], memory: WebAssembly.Memory, limits: { maxOrders: number; maxSymbols: number; ladderTicks: number }) {
+  private constructor(opts: ShardedEngineOptions, regions: ShardRegions[], memory: WebAssembly.Memory, router: { table: number; cursors: number; stage: number }, limits: { maxOrders: number; maxSymbols: number; ladderTicks: number }) {
     this.shards = opts.shards;
     this.memory = memory;
     this.maxOrders = limits.maxOrders;
@@ -181,7 +198,10 @@ export class ShardedEngine {
       if (!Number.isInteger(k) || k < 0 || k >= shards) throw new RangeError(`assign: symbol ${s} -> shard ${k}, not 0..${shards - 1}`);
       return k;
     };
-    this.table = new Uint8Array(this.maxSymbols + 1);
+    this.tableAt = router.table;
+    this.cursorsAt = router.cursors;
+    this.stageAt = router.stage;
+    this.table = this.u8.subarray(this.tableAt, this.tableAt + this.maxSymbols + 1);
     for (let s = 1; s <= this.maxSymbols; s++) this.table[s] = this.assign(s);
     this.shardList = regions.map((r) => ({
       index: r.shard, regions: r,
@@ -189,6 +209,15 @@ export class ShardedEngine {
       worker: undefined as unknown as Worker, remote: undefined as unknown as Comlink.Remote<MatcherApi>,
       pendingFirst: 0, pending: 0, routed: 0, exited: false, exitCode: undefined, error: undefined, cpu: -1,
     }));
+    for (const sh of this.shardList) {
+      const c = (this.cursorsAt + sh.index * S.SCATTER_CURSOR) >> 2;
+      this.i32[c + (S.SCATTER_SLOTS_AT >> 2)] = sh.inbound.slotsAt;
+      this.i32[c + (S.SCATTER_MASK >> 2)] = sh.inbound.mask;
+    }
+    // rings.wasm imports the memory alone and has no statics: an instance on this thread is free.
+    scatterModule ??= new WebAssembly.Module(readFileSync(join(wasmDir(), 'rings.wasm')));
+    const rings = new WebAssembly.Instance(scatterModule, { env: { memory } });
+    this.scatter = rings.exports.scatterRecords as ScatterRecords;
     this.pinning = { requested: opts.pin === true, cpus: this.shardList.map(() => -1), note: 'not requested' };
   }
 
@@ -219,6 +248,10 @@ export class ShardedEngine {
     let at = FIRST_HOST_BYTE;
     const countersAt = at;
     at += shards * CNT_BYTES;
+    const router = { table: at, cursors: 0, stage: 0 };
+    at = align(at + maxSymbols + 1);
+    router.cursors = at; at = align(at + shards * S.SCATTER_CURSOR);
+    router.stage = at; at = align(at + STAGE_RECORDS * L.CMD_SIZE);
     const regions: ShardRegions[] = [];
     for (let k = 0; k < shards; k++) {
       const scratch = at; at = align(at + scratchBytes);
@@ -235,7 +268,7 @@ export class ShardedEngine {
       SpscRing.init(memory, r.outbound, outboundSlots, { wait: 'blocking' });
     }
 
-    const engine = new ShardedEngine(opts, regions, memory, { maxOrders, maxSymbols, ladderTicks });
+    const engine = new ShardedEngine(opts, regions, memory, router, { maxOrders, maxSymbols, ladderTicks });
     const cpus = engine.planPinning();
     const bySymbol: SymbolSpec[][] = regions.map(() => []);
     for (const spec of opts.symbols ?? []) bySymbol[engine.shardOf(Number(spec.id))].push(spec);
@@ -280,7 +313,7 @@ export class ShardedEngine {
     if (!native) { p.note = 'requested, but the native helper did not load: unpinned'; return none; }
     const allowed = native.getAffinity();
     if (allowed.length > this.shards) {
-      // One core each, and the first allowed CPU left to the caller's thread (router + merge).
+      // One core each, and the first allowed CPU left to the caller's thread (router + event consumer).
       p.note = `one CPU per matcher (${allowed.slice(1, 1 + this.shards).join(',')}); CPU ${allowed[0]} left to the caller (unpinned)`;
       return this.shardList.map((s) => allowed[1 + s.index]);
     }
@@ -300,9 +333,12 @@ export class ShardedEngine {
 
   /**
    * Routes `count` encoded 64-byte command records from `source`, starting at record `first`:
-   * each is copied once, straight into a slot of its shard's inbound ring. A MASS_CANCEL with
-   * symbol 0 and an account goes to every shard. Publishes every `publishEvery` records per
-   * shard and at the end. When a ring is full it publishes, polls events and waits.
+   * each is copied into a slot of its shard's inbound ring. Runs of records are staged in the
+   * shared memory (one copy of STAGE_RECORDS records) and scattered by one Wasm call per
+   * `publishEvery x shards` records, each followed by one publish per shard; the records the Wasm
+   * router leaves to the host (symbol 0: a MASS_CANCEL with symbol 0 and an account goes to every
+   * shard; ids beyond maxSymbols; barrier look-alikes; a full ring) go one by one. When a ring is
+   * full it publishes, polls events and waits.
    */
   route(source: Uint8Array, first: number, count: number): void {
     if (this.closed) throw new Error('the sharded engine is shut down');
@@ -312,25 +348,54 @@ export class ShardedEngine {
       this.source = source;
       this.sourceWords = new Int32Array(source.buffer, source.byteOffset, source.length >>> 2);
     }
-    const src = this.sourceWords;
-    const shards = this.shardList;
-    const single = this.shards === 1;
-    const table = this.table;
-    const maxSymbols = this.maxSymbols;
-    for (let r = first, end = first + count; r < end; r++) {
-      const w = r << 4;
-      if (single) { this.put(shards[0], src, w); continue; }
-      const symbol = src[w + (L.CMD_SYMBOL >> 2)] >>> 0;
-      if (symbol === 0) {
-        const type = src[w] & 0xff;
-        if (type === L.CMD_MASS_CANCEL && src[w + (L.CMD_ACCOUNT >> 2)] !== 0) {
-          for (let k = 0; k < shards.length; k++) this.put(shards[k], src, w);
-          continue;
-        }
-        this.put(shards[0], src, w);
-      } else this.put(shards[symbol <= maxSymbols ? table[symbol] : this.assign(symbol)], src, w);
+    const batch = this.publishEvery * this.shards;
+    for (let r = first, end = first + count; r < end;) {
+      const n = Math.min(end - r, STAGE_RECORDS);
+      this.u8.set(source.subarray(r * L.CMD_SIZE, (r + n) * L.CMD_SIZE), this.stageAt);
+      for (let i = 0; i < n;) {
+        const ask = Math.min(n - i, batch);
+        const got = this.scatterRun(this.stageAt + i * L.CMD_SIZE, ask);
+        i += got;
+        if (got < ask) this.routeOne(this.sourceWords, (r + i++) << 4);
+      }
+      r += n;
     }
     this.publish();
+  }
+
+  /** One Wasm call: scatters up to `n` staged records at `at`; claims and publishes what it wrote. Returns the records routed. */
+  private scatterRun(at: number, n: number): number {
+    const i32 = this.i32;
+    const shards = this.shardList;
+    for (let k = 0; k < shards.length; k++) {
+      const ring = shards[k].inbound;
+      const c = (this.cursorsAt + k * S.SCATTER_CURSOR) >> 2;
+      i32[c + (S.SCATTER_NEXT >> 2)] = ring.claimSequence;
+      i32[c + (S.SCATTER_ROOM >> 2)] = ring.room(n);
+    }
+    const routed = this.scatter(at, n, this.tableAt, this.maxSymbols, this.cursorsAt, CTL_TYPE);
+    for (let k = 0; k < shards.length; k++) {
+      const sh = shards[k];
+      const c = (this.cursorsAt + k * S.SCATTER_CURSOR) >> 2;
+      const written = (i32[c + (S.SCATTER_NEXT >> 2)] - sh.inbound.claimSequence) & R.RING_SEQ_MASK;
+      if (written === 0) continue;
+      const seq = sh.inbound.tryClaim(written); // never -1: the slots were free
+      if (sh.pending === 0) sh.pendingFirst = seq;
+      sh.pending += written;
+      this.publishShard(sh);
+    }
+    return routed;
+  }
+
+  /** Routes the one record at src[w] (16 words) by the rules in route(). */
+  private routeOne(src: Int32Array, w: number): void {
+    const shards = this.shardList;
+    const symbol = src[w + (L.CMD_SYMBOL >> 2)] >>> 0;
+    if (symbol === 0) {
+      if ((src[w] & 0xff) === L.CMD_MASS_CANCEL && src[w + (L.CMD_ACCOUNT >> 2)] !== 0) {
+        for (let k = 0; k < shards.length; k++) this.put(shards[k], src, w);
+      } else this.put(shards[0], src, w);
+    } else this.put(shards[this.shardOf(symbol)], src, w);
   }
 
   /** Copies one record (16 words at src[w]) into the next slot of `sh`'s inbound ring. */
@@ -343,28 +408,31 @@ export class ShardedEngine {
     let d = at >> 2;
     for (let k = 0; k < 16; k++) i32[d++] = src[w + k];
     if (this.u8[at] === CTL_TYPE && this.u16[(at + CTL_MAGIC_AT) >> 1] === CTL_MAGIC) this.u16[(at + CTL_MAGIC_AT) >> 1] = 0;
-    if (++sh.pending >= this.publishEvery) this.publishShard(sh);
+    sh.pending++;
+    this.publishShard(sh);
   }
 
-  /** The inbound ring is full: publish, merge events (the matcher may wait for event room), wait. */
+  /** The inbound ring is full: publish, poll events (the matcher may wait for event room), wait. */
   private claimSlow(sh: Shard): number {
     const i32 = this.i32;
     const iConsumed = (sh.regions.inbound + R.RING_H_CONSUMED) >> 2;
     const iProdSleeping = (sh.regions.inbound + R.RING_H_PROD_SLEEPING) >> 2;
     let spins = 0;
     const since = Date.now();
+    const t0 = performance.now();
+    this.routerWaits.full++;
     for (;;) {
       this.publish();
       this.poll();
       const seq = sh.inbound.tryClaim(1);
-      if (seq >= 0) return seq;
+      if (seq >= 0) { this.routerWaits.ms += performance.now() - t0; return seq; }
       this.checkAlive(since);
       if (++spins < 64) continue;
       // Sleep on the matcher's consumer sequence (its release notifies sleeping producers).
       Atomics.add(i32, iProdSleeping, 1);
       const c = Atomics.load(i32, iConsumed);
       const again = sh.inbound.tryClaim(1);
-      if (again >= 0) { Atomics.sub(i32, iProdSleeping, 1); return again; }
+      if (again >= 0) { Atomics.sub(i32, iProdSleeping, 1); this.routerWaits.ms += performance.now() - t0; return again; }
       Atomics.wait(i32, iConsumed, c, 1);
       Atomics.sub(i32, iProdSleeping, 1);
     }
@@ -382,7 +450,7 @@ export class ShardedEngine {
     for (const sh of this.shardList) this.publishShard(sh);
   }
 
-  // ---- merge -------------------------------------------------------------------------------------
+  // ---- events ------------------------------------------------------------------------------------
 
   /**
    * Hands every event the matchers have published to onEvents, shard by shard (each shard's
@@ -551,7 +619,7 @@ export class ShardedEngine {
   }
 
   /**
-   * Stops cleanly and loses nothing: closes every inbound ring (after publishing), keeps merging
+   * Stops cleanly and loses nothing: closes every inbound ring (after publishing), keeps polling
    * events until each matcher has run everything routed and closed its event ring, then lets the
    * workers exit. Returns the matchers' final counters.
    */
