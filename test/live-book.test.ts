@@ -208,7 +208,7 @@ test('capacity: a stalled reader never blocks the matcher; slots come out of lim
   assert.not.ok(stalled.heldSlotUsed, 'the hazard-held slot was skipped while others were left');
 });
 
-test('a random stream with a reader holding a guard throughout: same events and digest as without', () => {
+test('a random stream with a reader holding a guard throughout: same events and digest as without; every write section closed', () => {
   const opts = { seed: 11, count: 20_000, symbols: 3, depth: 'shallow' as const };
   const commands = collect(randomStream(opts));
   const limits = streamLimits(opts);
@@ -221,6 +221,20 @@ test('a random stream with a reader holding a guard throughout: same events and 
   assert.is(b.digest(), a.digest(), 'digest');
   assert.ok(b.limbo().forcedOrders > 0, `capacity was reached with the reader stalled (${b.limbo().forcedOrders} forced)`);
   b.runRaw([]);
+  // Every batch ran guarded: every write section it opened is closed (a seq left odd would make
+  // these reads retry until READ_BUSY).
+  for (let s = 1; s <= 3; s++) {
+    const d = b.depth(s, 20);
+    assert.equal(r.depth(s, 20), d, `depth ${s}`);
+    for (const [side, levels] of [['buy', d.bids], ['sell', d.asks]] as const) {
+      for (const lv of levels.slice(0, 3)) {
+        const q = b.queue(s, side, lv.price);
+        assert.equal(r.queue(s, side, lv.price), q, `queue ${s} ${side} ${lv.price}`);
+        for (const o of q.slice(0, 5)) assert.equal(r.order(o.orderId), b.order(o.orderId), `order ${o.orderId}`);
+      }
+    }
+  }
+  assert.is(r.stats().retries, 0, 'no section left open');
   r.close();
 });
 
