@@ -220,7 +220,6 @@ test('a random stream with a reader holding a guard throughout: same events and 
   assert.equal(eb, ea, 'events');
   assert.is(b.digest(), a.digest(), 'digest');
   assert.ok(b.limbo().forcedOrders > 0, `capacity was reached with the reader stalled (${b.limbo().forcedOrders} forced)`);
-  b.runRaw([]);
   // Every batch ran guarded: every write section it opened is closed (a seq left odd would make
   // these reads retry until READ_BUSY).
   for (let s = 1; s <= 3; s++) {
