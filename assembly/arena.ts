@@ -3,7 +3,7 @@
 // address, so a snapshot (a byte copy) can be restored at any other base. This file owns the
 // header layout and the region base pointers; nothing here is a static in linear memory,
 // because instantiating the module on another thread would reset those (DESIGN.md).
-import { MAX_ORDERS, LIVE_READERS } from './layout';
+import { MAX_ORDERS, LIVE_READERS, BATCH_RUNNING } from './layout';
 import {
   RECLAIM_MAGIC, RECLAIM_LAYOUT_VERSION, RECLAIM_HAZARDS, RECLAIM_H_MAGIC, RECLAIM_H_VERSION, RECLAIM_H_MAX_PARTICIPANTS,
   RECLAIM_PARTICIPANTS_AT, RECLAIM_P_SIZE,
@@ -49,16 +49,12 @@ export const H_LEVEL_LIMBO_TAIL = 128;
 export const H_LEVEL_LIMBO_COUNT = 132;
 export const H_FORCED_ORDERS = 136; // u32 order slots taken out of limbo early (capacity), total
 export const H_FORCED_LEVELS = 140; // u32 level slots taken out of limbo early
-export const H_INDEX_SEQ = 144; //    u32 odd while the id index is being changed (readers' lookups retry)
+export const H_INDEX_SEQ = 144; //    u32 odd while id index entries are being shifted back (readers' misses retry)
 export const H_OFF_HAZARD_SNAPSHOT = 148; // u32 the matcher's copy of the readers' hazards (LIVE_READERS x RECLAIM_HAZARDS u32)
-export const H_BATCH_STATE = 152; //  u32 for a registering reader (batch-gate.ts): batches started x BATCH_COUNT_UNIT | BATCH_RUNNING
+export const H_BATCH_STATE = 152; //  u32 for a registering reader (batch-gate.ts): batches started x BATCH_COUNT_UNIT | BATCH_RUNNING (layout.ts)
 export const HEADER_SIZE: u32 = 192;
 
 export const NONE: u32 = 0xffffffff;
-
-// H_BATCH_STATE bits (batch-gate.ts).
-export const BATCH_RUNNING: u32 = 1; //  a process() call is under way
-export const BATCH_COUNT_UNIT: u32 = 2; // the rest counts batches (a waiting reader sees the state change)
 
 export const ORDER_SLOT: u32 = 64;
 export const LEVEL_SLOT: u32 = 48;

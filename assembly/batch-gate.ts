@@ -7,15 +7,17 @@
 //
 // Why that is enough (a Dekker handshake, sequentially consistent atomics on both sides):
 //   matcher, beginBatch: store H_BATCH_STATE (RUNNING) ; load every reader record's owner
-//   reader, register:    CAS its owner word            ; load H_BATCH_STATE
+//   reader, register:    CAS its owner word            ; load H_BATCH_STATE (batchState)
 // Either the matcher's owner load sees the reader (the batch is guarded), or the reader's state
 // load sees this batch RUNNING and waits until the state changes (the matcher's store at the end
 // of the batch; every write of the batch happens before it). Batches that start after the
 // reader's CAS see it. (A reader that finds a guarded batch running waits for it too: simpler,
-// and at most one batch, once per registration.) With no reader registered the core runs as if there were no
-// readers at all: a freed slot is reusable at once, as before readers existed.
-import { A, READERS, H_BATCH_STATE, BATCH_RUNNING, BATCH_COUNT_UNIT } from './arena';
-import { LIVE_READERS } from './layout';
+// and at most one batch, once per registration.) With no reader registered the core runs as if
+// there were no readers at all: a freed slot is reusable at once, as before readers existed.
+// The waiting loop is the host's (src/live-book-reader.ts), bounded by a time limit: the core has
+// no clock, and a matcher that died inside a batch never changes the state again.
+import { A, READERS, H_BATCH_STATE } from './arena';
+import { LIVE_READERS, BATCH_RUNNING, BATCH_COUNT_UNIT } from './layout';
 import { RECLAIM_PARTICIPANTS_AT, RECLAIM_P_SIZE, RECLAIM_P_OWNER } from './reclaim-layout';
 import { loadShared, storeShared } from './sync';
 
@@ -40,10 +42,8 @@ export function finishBatch(): void {
   guarded = false;
 }
 
-/** A reader, right after claiming its record: returns once no batch that may not have seen it is running. */
-export function awaitGuardedBatches(): void {
-  if (!ASC_FEATURE_THREADS) return;
-  const s = loadShared(A + H_BATCH_STATE);
-  if ((s & BATCH_RUNNING) == 0) return;
-  while (loadShared(A + H_BATCH_STATE) == s) {} // bounded by one batch of the matcher
+/** The state word, loaded by a reader after claiming its record: it may read once this is not RUNNING or has changed. */
+export function batchState(): u32 {
+  if (!ASC_FEATURE_THREADS) return 0;
+  return loadShared(A + H_BATCH_STATE);
 }

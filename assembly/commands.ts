@@ -3,7 +3,7 @@
 import * as L from './layout';
 import { A, NONE, H_MAX_SYMBOLS } from './arena';
 import { orderPtr, ordersFull, resolveHandle, orderWriting, orderWritten, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_FLAGS, O_STP, O_LEVEL, O_NEXT } from './orders';
-import { levelPtr, setRemaining, unlinkOrder, LV_HEAD } from './levels';
+import { levelPtr, setRemaining, unlinkOrder, holdLevel, releaseLevel, LV_HEAD } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { symbolPtr, addSymbol, bandWidth, ladderTicksLeft, S_STATUS, S_TICK, S_LOT, S_BAND_MIN, S_BAND_MAX, S_WIDTH, S_ID } from './symbols';
 import * as index from './idindex';
@@ -107,7 +107,11 @@ function cancel(c: usize): void {
   if (load<u32>(op, O_ACCOUNT) != u32at(c, L.CMD_ACCOUNT)) return reject(c, L.REJ_NOT_OWNER, true);
   emitCancelled(L.CXL_REQUEST, load<u8>(op, O_SIDE), load<u32>(sp, S_ID), load<u32>(op, O_ACCOUNT), orderId,
     load<i64>(op, O_PRICE), load<i64>(op, O_REM), 0, load<i64>(op, O_CLIENT));
-  settleLevel(sp, takeOff(slot));
+  const level = load<u32>(op, O_LEVEL);
+  holdLevel(level); // the unlink and, if the level empties, its free: one write section
+  takeOff(slot);
+  settleLevel(sp, level);
+  releaseLevel();
 }
 
 function modify(c: usize): void {
@@ -133,8 +137,8 @@ function modify(c: usize): void {
   const flags = load<u8>(op, O_FLAGS);
   if (price == load<i64>(op, O_PRICE) && qty <= load<i64>(op, O_REM)) {
     // Same price, no more quantity: it keeps its place in the queue.
+    orderWriting(op); // two fields: a reader of the order sees both or neither
     setRemaining(slot, qty);
-    orderWriting(op);
     store<i64>(op, clientId, O_CLIENT);
     orderWritten(op);
     emitModified(side, symbol, account, orderId, price, qty, clientId);

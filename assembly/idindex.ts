@@ -5,9 +5,10 @@
 // The home slot is checked first, one tag at a time: at this load most lookups end there. If the
 // run goes on, the SIMD build compares the next 16 tags per instruction, the scalar build one at
 // a time. Both find the same entry: layout and probe order are identical.
-// While a live-book reader is registered (batch-gate.ts), changes run inside a write section
-// (H_INDEX_SEQ odd), so that a reader thread's lookup can tell a miss from a lookup that raced an
-// entry being moved (livebook.ts).
+// While a live-book reader is registered (batch-gate.ts), a removal that shifts entries back runs
+// inside a write section (H_INDEX_SEQ odd), so that a reader thread's lookup can tell a miss from
+// a lookup that raced an entry being moved (livebook.ts); inserts and removals that move nothing
+// need none (their comments).
 import { A, TAGS, ENTRIES, INDEX_MASK, INDEX_SHIFT, H_INDEX_SEQ } from './arena';
 import { guarded } from './batch-gate';
 import { orderPtr, O_INDEX_POS } from './orders';
@@ -75,27 +76,33 @@ export function lookup(key: i64): u64 {
   if (ASC_FEATURE_THREADS && guarded) store<u32>(A, load<u32>(A, H_INDEX_SEQ) + 1, H_INDEX_SEQ);
 }
 
-/** Inserts a key known to be absent; the order (the handle's slot) learns its position. */
-
+/**
+ * Inserts a key known to be absent; the order (the handle's slot) learns its position. No write
+ * section: an insert only fills the empty slot that ends the new key's probe run, which no other
+ * key's run passes through, so a reader's lookup of another key cannot miss because of it; a
+ * lookup of this key that sees the entry half written finds the old key or a stale handle there,
+ * which the reader's generation and id checks refuse (livebook.ts order()).
+ */
 export function insert(key: i64, handle: u64): void {
-  changing();
   let pos = homeOf(key);
   while (load<u8>(TAGS + <usize>pos) != 0) pos = (pos + 1) & INDEX_MASK;
   store<u8>(TAGS + <usize>pos, tagOf(key));
   store<i64>(ENTRIES + (<usize>pos << 4), key);
   store<u64>(ENTRIES + (<usize>pos << 4), handle, 8);
   store<u32>(orderPtr(<u32>handle) + O_INDEX_POS, pos);
-  changing();
 }
 
 /**
  * Removes the entry at pos, shifting back later entries of the run whose home allows it; each
- * moved entry's order is told its new position, so removal never needs a lookup.
+ * moved entry's order is told its new position, so removal never needs a lookup. The write
+ * section opens only if an entry moves: clearing a tag with no move behind it changes no other
+ * key's probe run (every later entry of the run has its home after pos), so a reader's lookup of
+ * another key cannot miss because of it. At this table's load most removals move nothing.
  */
 export function removeAt(pos: u32): void {
-  changing();
   let hole = pos;
   let j = hole;
+  let moved = false;
   while (true) {
     j = (j + 1) & INDEX_MASK;
     if (load<u8>(TAGS + <usize>j) == 0) break;
@@ -103,6 +110,10 @@ export function removeAt(pos: u32): void {
     const home = homeOf(key);
     // Move j into the hole unless j's home lies cyclically in (hole, j].
     if (((j - home) & INDEX_MASK) >= ((j - hole) & INDEX_MASK)) {
+      if (!moved) {
+        changing();
+        moved = true;
+      }
       store<u8>(TAGS + <usize>hole, load<u8>(TAGS + <usize>j));
       const handle = handleAt(j);
       store<i64>(ENTRIES + (<usize>hole << 4), key);
@@ -112,5 +123,5 @@ export function removeAt(pos: u32): void {
     }
   }
   store<u8>(TAGS + <usize>hole, 0);
-  changing();
+  if (moved) changing();
 }

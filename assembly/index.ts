@@ -4,14 +4,17 @@ import {
   A, bind, indexBits, arenaSize as sizeFor, initArena, arenaValid, formatReaders, H_LIVE_ORDERS, H_EVENTS_WRITTEN, H_SIZE_BYTES,
   H_ORDER_LIMBO_COUNT, H_LEVEL_LIMBO_COUNT, H_FORCED_ORDERS, H_FORCED_LEVELS,
 } from './arena';
-import { CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION } from './layout';
+import {
+  CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION, BATCH_PART_BEGIN, BATCH_PART_FINISH,
+  BATCH_PART_DEBUG_ONLY,
+} from './layout';
 import { startOutput, outputAt, startCommand } from './events';
 import { execute } from './commands';
 import { digest as bookDigest } from './digest';
 import * as queries from './queries';
 import * as live from './livebook';
 import { endBatch } from './limbo';
-import { beginBatch, finishBatch } from './batch-gate';
+import { beginBatch, finishBatch, batchState } from './batch-gate';
 export { snapshotExtents } from './snapshot-extents';
 
 export function layoutVersion(): i32 {
@@ -44,23 +47,44 @@ export function arenaBytes(arena: usize): u32 {
  * one command's worst case. The number of events written is left in the arena header.
  */
 export function process(arena: usize, commands: usize, count: i32, events: usize, capacity: i32): i32 {
+  return run(arena, commands, count, events, capacity, true, true);
+}
+
+/**
+ * Test hook, debug build only (BATCH_PART_DEBUG_ONLY elsewhere): process() as one part of a batch
+ * that spans several calls, `part` a mix of BATCH_PART_BEGIN and BATCH_PART_FINISH. Between the
+ * calls the matcher is stopped inside the batch, so a test can do there, deterministically, what
+ * a reader thread could do at that moment (test/live-book.test.ts).
+ */
+export function processPart(arena: usize, commands: usize, count: i32, events: usize, capacity: i32, part: i32): i32 {
+  if (ASC_NO_ASSERT) return BATCH_PART_DEBUG_ONLY;
+  return run(arena, commands, count, events, capacity, (part & BATCH_PART_BEGIN) != 0, (part & BATCH_PART_FINISH) != 0);
+}
+
+// @ts-ignore: decorator
+@inline function run(arena: usize, commands: usize, count: i32, events: usize, capacity: i32, begin: bool, finish: bool): i32 {
   bind(arena);
   startOutput(events);
   const end = events + <usize>capacity * EVT_SIZE;
-  beginBatch();
+  if (begin) beginBatch();
   let i = 0;
   for (; i < count; i++) {
     const worst = (<u64>load<u32>(A, H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
     if (<u64>(end - outputAt()) < worst) {
-      if (i == 0) { finishBatch(); return -1; }
+      if (i == 0) {
+        if (finish) finishBatch();
+        return -1;
+      }
       break;
     }
     const c = commands + <usize>i * CMD_SIZE;
     startCommand(c);
     execute(c);
   }
-  endBatch();
-  finishBatch();
+  if (finish) {
+    endBatch();
+    finishBatch();
+  }
   store<u32>(A, <u32>((outputAt() - events) / EVT_SIZE), H_EVENTS_WRITTEN);
   return i;
 }
@@ -121,6 +145,12 @@ export function resetReaders(arena: usize): void {
 export function readerRegister(arena: usize): i32 {
   bind(arena);
   return live.register();
+}
+
+/** The batch state word (layout.ts BATCH_RUNNING, BATCH_COUNT_UNIT), for a reader that just registered. */
+export function readerBatchState(arena: usize): u32 {
+  bind(arena);
+  return batchState();
 }
 
 export function readerUnregister(arena: usize, reader: i32): i32 {

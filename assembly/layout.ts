@@ -163,3 +163,13 @@ export const READ_BUSY = -2; //                gave up after READ_MAX_RETRIES ch
 export const READ_NO_READER = -3; //           not a registered reader index (or a build without threads)
 export const READ_NO_SLOT = -4; //             register: every reader record is taken
 export const READ_MAX_RETRIES = 1048576;
+// The arena's batch state word (H_BATCH_STATE, assembly/batch-gate.ts): batches started x
+// BATCH_COUNT_UNIT | BATCH_RUNNING. A registering reader waits while it keeps the RUNNING value it
+// first read (src/live-book-reader.ts), up to a time limit: a matcher that died inside a batch
+// leaves it RUNNING for good.
+export const BATCH_RUNNING = 1; //             a process() call is under way
+export const BATCH_COUNT_UNIT = 2; //          the rest counts batches (a waiting reader sees the state change)
+// processPart (assembly/index.ts, a test hook, debug build only): one batch over several calls.
+export const BATCH_PART_BEGIN = 1; //          this call starts the batch (decides whether it is guarded)
+export const BATCH_PART_FINISH = 2; //         this call ends it (limbo released, state no longer RUNNING)
+export const BATCH_PART_DEBUG_ONLY = -2; //    processPart's answer in the release and scalar builds

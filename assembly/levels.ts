@@ -5,7 +5,7 @@
 // reader thread can tell a level it read whole from one that changed or was reused under it
 // (livebook.ts). With no reader, neither: a freed level is reusable at once.
 import { A, LEVELS, NONE, LEVEL_SLOT, H_LEVEL_FREE, H_LEVEL_HWM, H_MAX_ORDERS } from './arena';
-import { orderPtr, orderWriting, orderWritten, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
+import { orderPtr, O_PREV, O_NEXT, O_LEVEL, O_REM } from './orders';
 import { deferLevel, takeLevelFromLimbo } from './limbo';
 import { guarded } from './batch-gate';
 
@@ -18,13 +18,37 @@ export const LV_SIDE = 28; // u8
 export const LV_INDEX = 32; // u32 its tick index in the symbol's ladder
 export const LV_SEQ = 36; //   u32 odd while the level or its queue is being changed (guarded batches only)
 
+// A level whose write section the matcher holds open across several changes (holdLevel): the
+// changes inside open and close no section of their own. A per-instance global, 0 when none.
+let held: usize = 0;
+
 // @ts-ignore: decorator
 @inline function writing(lp: usize): void {
-  if (ASC_FEATURE_THREADS && guarded) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+  if (ASC_FEATURE_THREADS && guarded && lp != held) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
 }
 // @ts-ignore: decorator
 @inline function written(lp: usize): void {
-  if (ASC_FEATURE_THREADS && guarded) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+  if (ASC_FEATURE_THREADS && guarded && lp != held) store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+}
+
+/**
+ * Opens one write section on a level for a run of changes (the fills of a sweep at one price),
+ * instead of one per change; releaseLevel closes it. At most one level is held at a time, and it
+ * is released before anything could allocate a level slot.
+ */
+export function holdLevel(level: u32): void {
+  if (!ASC_FEATURE_THREADS || !guarded) return;
+  const lp = levelPtr(level);
+  if (lp == held) return;
+  releaseLevel();
+  store<u32>(lp, load<u32>(lp, LV_SEQ) + 1, LV_SEQ);
+  held = lp;
+}
+
+export function releaseLevel(): void {
+  if (!ASC_FEATURE_THREADS || held == 0) return;
+  store<u32>(held, load<u32>(held, LV_SEQ) + 1, LV_SEQ);
+  held = 0;
 }
 
 @inline export function levelPtr(level: u32): usize {
@@ -100,14 +124,17 @@ export function unlinkOrder(slot: u32): void {
   written(lp);
 }
 
-/** Changes a resting order's remaining quantity in place (keeps its place in the queue). */
+/**
+ * Changes a resting order's remaining quantity in place (keeps its place in the queue). Inside the
+ * level's write section only: a reader of the order alone sees one aligned 8-byte field change,
+ * before or after, each consistent with the order's other fields (a caller changing more than
+ * this field opens the order's section around it).
+ */
 export function setRemaining(slot: u32, rem: i64): void {
   const op = orderPtr(slot);
   const lp = levelPtr(load<u32>(op, O_LEVEL));
   writing(lp);
-  orderWriting(op);
   store<i64>(lp, load<i64>(lp, LV_TOTAL) - load<i64>(op, O_REM) + rem, LV_TOTAL);
   store<i64>(op, rem, O_REM);
-  orderWritten(op);
   written(lp);
 }

@@ -24,7 +24,6 @@ import {
   RECLAIM_P_RETRIES, RECLAIM_NO_SLOT,
 } from './reclaim-layout';
 import { reclaimRegister, reclaimUnregister, ebrEnter, ebrExit } from './reclaim';
-import { awaitGuardedBatches } from './batch-gate';
 import { loadShared, storeShared, loadShared8 } from './sync';
 import { orderPtr, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_SYMBOL, O_SIDE, O_NEXT, O_FLAGS, O_STP, O_GEN, O_SEQ, O_LEVEL } from './orders';
 import { levelPtr, LV_PRICE, LV_TOTAL, LV_COUNT, LV_HEAD, LV_SIDE, LV_INDEX, LV_SEQ } from './levels';
@@ -60,16 +59,15 @@ function count(p: i32, reads: i32, retries: i32): void {
 
 /**
  * Claims a reader record: its index (0..LIVE_READERS-1), READ_NO_SLOT, or READ_NO_READER (no
- * threads). Returns once the matcher runs guarded for it: if a batch that started before the
- * claim is still running (unguarded), after that batch ends (batch-gate.ts).
+ * threads). The reader may read only once no batch that started before the claim is running:
+ * the caller loads batchState() next and waits while it still reads the same RUNNING value
+ * (batch-gate.ts; src/live-book-reader.ts).
  */
 export function register(): i32 {
   if (!ASC_FEATURE_THREADS) return READ_NO_READER;
   else {
     const p = reclaimRegister(READERS);
-    if (p == RECLAIM_NO_SLOT) return READ_NO_SLOT;
-    awaitGuardedBatches();
-    return p;
+    return p == RECLAIM_NO_SLOT ? READ_NO_SLOT : p;
   }
 }
 

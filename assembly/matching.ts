@@ -2,8 +2,8 @@
 // best level first, FIFO within a level, at the maker's price. See docs/SEMANTICS.md "match" and
 // "close": this file is that pseudo-code, line for line.
 import { NONE, A, H_NEXT_TRADE_ID } from './arena';
-import { orderPtr, orderWriting, orderWritten, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_NEXT } from './orders';
-import { levelPtr, setRemaining, LV_HEAD, LV_COUNT, LV_TOTAL, LV_PRICE } from './levels';
+import { orderPtr, O_ID, O_PRICE, O_REM, O_CLIENT, O_ACCOUNT, O_NEXT } from './orders';
+import { levelPtr, setRemaining, holdLevel, releaseLevel, LV_HEAD, LV_COUNT, LV_TOTAL, LV_PRICE } from './levels';
 import { levelAt, bestIndex, nextAway } from './ladder';
 import { S_ID } from './symbols';
 import { takeOff, retire, rest, newOrderSlot, settleLevel, reportLevel } from './book';
@@ -95,6 +95,7 @@ export function match(): void {
     if (idx < 0 || !crosses(idx)) break;
     const level = levelAt(sp, idx) - 1;
     const lp = levelPtr(level);
+    holdLevel(level); // one write section for every fill at this level (guarded batches)
     const maker = load<u32>(lp, LV_HEAD);
     const mp = orderPtr(maker);
     const makerAccount = load<u32>(mp, O_ACCOUNT);
@@ -134,6 +135,7 @@ export function match(): void {
     }
     if (selfTradeStop) break;
   }
+  releaseLevel();
   if (touched != NONE) reportLevel(sp, touched);
 }
 
@@ -147,10 +149,7 @@ export function close(restRemainder: bool): void {
     if (slot == NONE) {
       slot = newOrderSlot(symbol, side, account, stp, flags, orderId, price, rem, clientId);
     } else {
-      const op = orderPtr(slot);
-      orderWriting(op);
-      store<i64>(op, rem, O_REM);
-      orderWritten(op);
+      store<i64>(orderPtr(slot), rem, O_REM); // one field (setRemaining's comment): no order section
     }
     rest(sp, slot, limitIdx);
     return;

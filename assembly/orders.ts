@@ -21,7 +21,7 @@ export const O_GEN = 52; //    u32 generation
 export const O_SIDE = 56; //   u8
 export const O_STP = 57; //    u8
 export const O_FLAGS = 58; //  u8
-export const O_SEQ = 59; //    u8 odd while price, remaining or client id are being written (guarded batches)
+export const O_SEQ = 59; //    u8 odd while several of price, remaining, client id are being written (guarded batches)
 export const O_INDEX_POS = 60; // u32 where its id sits in the id index (kept current as entries shift)
 
 @inline export function orderPtr(slot: u32): usize {
@@ -56,6 +56,7 @@ export function freeOrder(slot: u32): void {
 }
 
 // A write section of an order's mutable fields (price, remaining, client id): O_SEQ odd inside.
+// Only where more than one of them changes (a modify): a single aligned 8-byte store needs none.
 // Plain stores in program order; see docs/CONCURRENCY.md for what that relies on.
 // @ts-ignore: decorator
 @inline export function orderWriting(p: usize): void {

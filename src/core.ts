@@ -17,6 +17,8 @@ export interface CoreExports {
   init(arena: number, maxOrders: number, maxSymbols: number, ladderTicks: number, zeroed: number): number;
   arenaBytes(arena: number): number;
   process(arena: number, commands: number, count: number, events: number, capacity: number): number;
+  /** Test hook, debug build only: a part of a batch (layout.ts BATCH_PART_*). */
+  processPart(arena: number, commands: number, count: number, events: number, capacity: number, part: number): number;
   eventsWritten(arena: number): number;
   liveOrders(arena: number): number;
   digest(arena: number, io: number): void;
@@ -29,6 +31,7 @@ export interface CoreExports {
   snapshotExtents(arena: number, out: number): number;
   // Live-book readers (another thread's instance; src/live-book-reader.ts). Negative: layout.ts READ_*.
   readerRegister(arena: number): number;
+  readerBatchState(arena: number): number;
   readerUnregister(arena: number, reader: number): number;
   readerEnter(arena: number, reader: number): number;
   readerExit(arena: number, reader: number): number;

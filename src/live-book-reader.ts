@@ -33,6 +33,11 @@ const MAX_ROWS_OF = (bytes: number, row: number) => Math.floor(bytes / row);
  * times in a row: preempted inside a write section, on a loaded machine) before giving up.
  */
 const BUSY_CALLS = 64;
+/** How long a new reader waits, by default, for a batch that was running when it registered. */
+const REGISTER_TIMEOUT_MS = 5000;
+/** Spins on the batch state before the wait starts sleeping between looks (a batch usually ends within them). */
+const REGISTER_SPINS = 1 << 16;
+const REGISTER_SLEEP_MS = 0.2;
 
 export class LiveBookReader {
   /** The reader record this thread holds (0..LIVE_READERS-1). */
@@ -47,20 +52,46 @@ export class LiveBookReader {
   private readonly bigint: boolean;
   private closed = false;
 
-  /** Attaches to an engine's books from the calling thread; throws if every reader record is taken. */
-  constructor(book: LiveBook, options: { bigint?: boolean } = {}) {
+  /**
+   * Attaches to an engine's books from the calling thread; throws if every reader record is taken,
+   * or if a batch that was running when it registered has not ended after `registerTimeoutMs`
+   * (5,000; the matcher stopped or died inside it: the record is given back).
+   */
+  constructor(book: LiveBook, options: { bigint?: boolean; registerTimeoutMs?: number } = {}) {
     if (!book || !(book.memory instanceof WebAssembly.Memory) || !Number.isInteger(book.arena)) throw new TypeError('a LiveBook from Engine.liveBook() is required');
     this.core = instantiateCore(book.build, book.memory);
     this.arena = book.arena;
     const p = this.core.readerRegister(this.arena);
     if (p === L.READ_NO_SLOT) throw new Error(`all ${L.LIVE_READERS} live-book reader records of this engine are taken`);
     if (p < 0) throw new Error(`the ${book.build} build cannot read a live book (no threads)`);
+    this.awaitBatchEnd(p, options.registerTimeoutMs ?? REGISTER_TIMEOUT_MS);
     this.index = p;
     this.rows = book.scratch + p * book.scratchBytes;
     this.view = new DataView(book.memory.buffer);
     this.maxDepthRows = MAX_ROWS_OF(book.scratchBytes, L.DEPTH_ROW_SIZE);
     this.maxQueueRows = MAX_ROWS_OF(book.scratchBytes, L.QUEUE_ROW_SIZE);
     this.bigint = options.bigint ?? false;
+  }
+
+  /**
+   * The second half of the registration handshake (assembly/batch-gate.ts): a batch that was
+   * running when this reader claimed its record may not have seen the claim (unguarded: slots
+   * reused at once, no write sections), so reading starts only after it ends. On the reader's
+   * thread; the matcher never waits.
+   */
+  private awaitBatchEnd(p: number, timeoutMs: number): void {
+    const running = this.core.readerBatchState(this.arena) >>> 0;
+    if ((running & L.BATCH_RUNNING) === 0) return;
+    for (let k = 0; k < REGISTER_SPINS; k++) if (this.core.readerBatchState(this.arena) >>> 0 !== running) return;
+    const deadline = performance.now() + timeoutMs;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    while (this.core.readerBatchState(this.arena) >>> 0 === running) {
+      if (performance.now() > deadline) {
+        this.core.readerUnregister(this.arena, p);
+        throw new Error(`the matcher has been inside batch ${Math.floor(running / L.BATCH_COUNT_UNIT)} for over ${timeoutMs} ms since this reader registered: stopped or dead mid-batch? (the reader record is given back; try again once it runs)`);
+      }
+      Atomics.wait(sleeper, 0, 0, REGISTER_SLEEP_MS);
+    }
   }
 
   private check(code: number, what: string, symbol?: number): number {

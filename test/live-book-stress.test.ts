@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Worker } from 'node:worker_threads';
 import { Engine } from '../src/engine.js';
-import { emptyCommand, writeCommand } from '../src/records.js';
+import { writeCommand, emptyCommand } from '../src/records.js';
 import * as L from '../assembly/layout.js';
 import { randomStream, streamLimits } from './support/random-stream.js';
 import { clientChecksum } from './support/order-checksum.js';
@@ -74,6 +74,12 @@ async function stress(readerCalls: number, rejoinEvery: number): Promise<void> {
   Atomics.store(ctl, CTL_STOP, 1);
   const r = await report!;
   const limbo = live.limbo();
+  // A batch end with no reader left: limbo drains. (runRaw([]) runs no batch: the reader may have
+  // been inside a guard at the last batch end, holding back what that batch freed.) Both engines
+  // run the command (a rejected cancel), so events and digest stay comparable.
+  const drain = { ...emptyCommand(), type: L.CMD_CANCEL, symbol: 1, orderId: 1n << 62n, seq: 1n << 62n };
+  live.runRaw([drain]);
+  quiet.runRaw([drain]);
   console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries, ${r.rejoins} re-registrations; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
   assert.is(r.failures, 0, `validation failures: ${r.examples.join('; ')}`);
   assert.ok(r.calls >= 100_000, `the reader read while the matcher ran (${r.calls} calls)`);
@@ -81,14 +87,6 @@ async function stress(readerCalls: number, rejoinEvery: number): Promise<void> {
   assert.ok(commands >= 10_000, `the matcher churned (${commands} commands)`);
   assert.is(hLive, hQuiet, 'events identical with and without the reader');
   assert.is(live.digest(), quiet.digest(), 'digest identical');
-  // One more batch, with no reader left, drains the limbo (a cancel of an id never used: rejected,
-  // no book changes). runRaw([]) would run no batch at all.
-  const drain = emptyCommand();
-  drain.type = L.CMD_CANCEL;
-  drain.symbol = 1;
-  drain.orderId = (1n << 62n) + 1n;
-  assert.is(live.runRaw([drain])[0].type, L.EV_REJECTED);
-  assert.is(live.digest(), quiet.digest(), 'a rejected cancel changes no book');
   assert.equal(live.limbo().orders + live.limbo().levels, 0, 'limbo drained once the reader left');
   if (rejoinEvery > 0) assert.ok(r.rejoins > 100, `the reader registered again while the matcher ran (${r.rejoins} times)`);
 }

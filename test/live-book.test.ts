@@ -5,6 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine, type EngineOptions } from '../src/engine.js';
 import { LiveBookReader } from '../src/live-book-reader.js';
+import { instantiateCore } from '../src/core.js';
+import { writeCommand, type RawCommand } from '../src/records.js';
 import * as L from '../assembly/layout.js';
 import { randomStream, collect, streamLimits } from './support/random-stream.js';
 
@@ -63,6 +65,66 @@ test('registration takes effect at the next batch and ends with the reader: guar
   const t = slotOf(e, c);
   assert.is.not(slotOf(e, cancelThenNew(e, c)), t, 'a new reader: guarded again from the next batch');
   again.close();
+});
+
+/**
+ * A second (debug) instance of the core over an engine's memory that runs a batch in parts
+ * (processPart, a test hook): between the parts its matcher is stopped inside the batch. Commands
+ * and events go to the last reader record's scratch (no reader uses it while parts run).
+ */
+const stoppable = (e: Engine) => {
+  const core = instantiateCore('debug', e.memory);
+  const book = e.liveBook();
+  const at = book.scratch + (L.LIVE_READERS - 1) * book.scratchBytes;
+  const view = new DataView(e.memory.buffer);
+  return (commands: RawCommand[], part: number) => {
+    commands.forEach((c, k) => writeCommand(view, at + k * L.CMD_SIZE, c));
+    const eventsAt = at + commands.length * L.CMD_SIZE;
+    const room = Math.floor((book.scratchBytes - commands.length * L.CMD_SIZE) / L.EVT_SIZE);
+    assert.is(core.processPart(book.arena, at, commands.length, eventsAt, room, part), commands.length, 'the part ran');
+  };
+};
+const cmd = (type: number, id: number, price = 0n): RawCommand => ({ type, side: L.SIDE_BUY, orderType: L.ORDER_LIMIT, tif: L.TIF_GTC, flags: 0, stp: 0, symbol: 1, account: 0, orderId: BigInt(id), price, quantity: 5n, clientOrderId: 0n, seq: 2000n, timestamp: 0n });
+
+test('a reader registering while an unguarded batch runs does not read before it ends (matcher stopped inside the batch)', () => {
+  const e = make({ build: 'debug' });
+  const part = stoppable(e);
+  const a = rest(e);
+  const s = slotOf(e, a);
+  part([cmd(L.CMD_NEW, nextId++, 150n)], L.BATCH_PART_BEGIN); // no reader yet: this batch runs unguarded
+  let r: LiveBookReader | undefined;
+  let refused: unknown;
+  try {
+    r = new LiveBookReader(e.liveBook(), { registerTimeoutMs: 20 });
+  } catch (err) {
+    refused = err;
+  }
+  if (r) {
+    // Registered inside the batch: what that reader could meet in the rest of it.
+    const reader = r;
+    reader.guard(() => {
+      assert.is(Number(reader.order(a)!.handle & 0xffffffffn), s, 'the reader reached the order\'s slot');
+      const c = nextId++;
+      part([cmd(L.CMD_CANCEL, a), cmd(L.CMD_NEW, c, 101n)], 0);
+      assert.is.not(slotOf(e, c), s, 'a slot the reader reached inside its guard was reused while it was inside');
+    });
+  }
+  assert.instance(refused, Error, 'registration did not complete while the batch ran');
+  assert.match((refused as Error).message, /inside batch \d+ for over 20 ms/);
+  part([], L.BATCH_PART_FINISH);
+  const readers = Array.from({ length: L.LIVE_READERS }, () => new LiveBookReader(e.liveBook()));
+  assert.is(readers.length, L.LIVE_READERS, 'the refused registration gave its record back');
+  for (const x of readers.slice(1)) x.close();
+  const b = rest(e, 102);
+  const t = slotOf(e, b);
+  assert.is.not(slotOf(e, cancelThenNew(e, b)), t, 'registered once the batch ended: the next batch is guarded');
+  readers[0].close();
+});
+
+test('processPart is a debug-build hook only', () => {
+  const e = make();
+  const core = instantiateCore('release', e.memory);
+  assert.is(core.processPart(e.liveBook().arena, 0, 0, 0, 0, L.BATCH_PART_BEGIN), L.BATCH_PART_DEBUG_ONLY);
 });
 
 test('a reader inside a guard holds back every slot freed meanwhile; after it exits they are reused', () => {
@@ -146,7 +208,7 @@ test('capacity: a stalled reader never blocks the matcher; slots come out of lim
   assert.not.ok(stalled.heldSlotUsed, 'the hazard-held slot was skipped while others were left');
 });
 
-test('a random stream with a reader holding a guard throughout: same events and digest as without', () => {
+test('a random stream with a reader holding a guard throughout: same events and digest as without; every write section closed', () => {
   const opts = { seed: 11, count: 20_000, symbols: 3, depth: 'shallow' as const };
   const commands = collect(randomStream(opts));
   const limits = streamLimits(opts);
@@ -158,7 +220,20 @@ test('a random stream with a reader holding a guard throughout: same events and 
   assert.equal(eb, ea, 'events');
   assert.is(b.digest(), a.digest(), 'digest');
   assert.ok(b.limbo().forcedOrders > 0, `capacity was reached with the reader stalled (${b.limbo().forcedOrders} forced)`);
-  b.runRaw([]);
+  // Every batch ran guarded: every write section it opened is closed (a seq left odd would make
+  // these reads retry until READ_BUSY).
+  for (let s = 1; s <= 3; s++) {
+    const d = b.depth(s, 20);
+    assert.equal(r.depth(s, 20), d, `depth ${s}`);
+    for (const [side, levels] of [['buy', d.bids], ['sell', d.asks]] as const) {
+      for (const lv of levels.slice(0, 3)) {
+        const q = b.queue(s, side, lv.price);
+        assert.equal(r.queue(s, side, lv.price), q, `queue ${s} ${side} ${lv.price}`);
+        for (const o of q.slice(0, 5)) assert.equal(r.order(o.orderId), b.order(o.orderId), `order ${o.orderId}`);
+      }
+    }
+  }
+  assert.is(r.stats().retries, 0, 'no section left open');
   r.close();
 });
 
