@@ -4,20 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { native, nativeLoadError, type NativeAddon } from '../src/native.js';
+import { withNative } from './support/native.js';
 
-const optional = process.env.CLOB_NATIVE_OPTIONAL === '1';
 
-function withNative(name: string, fn: (n: NativeAddon) => Promise<void>): void {
-  test(name, async () => {
-    if (!native) {
-      if (optional) return;
-      assert.unreachable(`native helper missing: ${nativeLoadError}`);
-      return;
-    }
-    await fn(native);
-  });
-}
 
 /** A node:net server on a free loopback port; `onData` decides what goes back. */
 async function nodeServer(onData: (s: net.Socket, chunk: Buffer) => void): Promise<{ port: number; close: () => Promise<void> }> {

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   formatIrqPlan,
@@ -17,35 +16,23 @@ import {
   nativeLoadError,
   parseCpuList,
   planIrqAffinity,
-  type NativeAddon,
 } from '../src/native.js';
+import { nativeOptional, withNative } from './support/native.js';
 
-const optional = process.env.CLOB_NATIVE_OPTIONAL === '1';
 const nativeModuleUrl = new URL('../src/native.ts', import.meta.url).href;
 const tsxApiUrl = import.meta.resolve('tsx/esm/api');
 
 if (!native) {
   console.log(`\n[native.test] native helper NOT loaded: ${nativeLoadError}`);
-  if (optional) console.log('[native.test] CLOB_NATIVE_OPTIONAL=1: skipping the addon tests.\n');
+  if (nativeOptional) console.log('[native.test] CLOB_NATIVE_OPTIONAL=1: skipping the addon tests.\n');
 }
 
 test('the native addon is built and loads', () => {
-  if (optional) return;
+  if (nativeOptional) return;
   assert.ok(native, `native helper missing: ${nativeLoadError}`);
   assert.is(nativeLoadError, undefined);
 });
 
-/** Defines an addon test; without the addon it fails (or, with CLOB_NATIVE_OPTIONAL=1, passes as a no-op). */
-function withNative(name: string, fn: (n: NativeAddon) => void | Promise<void>): void {
-  test(name, async () => {
-    if (!native) {
-      if (optional) return;
-      assert.unreachable(`native helper missing: ${nativeLoadError}`);
-      return;
-    }
-    await fn(native);
-  });
-}
 
 test('importing without the addon does not throw and explains why', () => {
   const code = `const m = await import(${JSON.stringify(nativeModuleUrl)});
