@@ -11,7 +11,8 @@
         "native/tsc_clock.cc",
         "native/mempolicy.cc",
         "native/uring_server.cc",
-        "native/echo.cc"
+        "native/echo.cc",
+        "native/crc32.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -34,7 +35,8 @@
             "native/tsc_clock.cc",
             "native/mempolicy.cc",
             "native/uring_server.cc",
-            "native/echo.cc"
+            "native/echo.cc",
+            "native/crc32.cc"
           ],
           "actions": [{
             "action_name": "linux_only",

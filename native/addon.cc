@@ -41,7 +41,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMempolicy(env, exports);
   InitUringServer(env, exports);
   InitEcho(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  InitCrc32(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

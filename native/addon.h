@@ -13,6 +13,7 @@ void InitTscClock(Napi::Env env, Napi::Object exports);   // tsc_clock.cc
 void InitMempolicy(Napi::Env env, Napi::Object exports);  // mempolicy.cc
 void InitUringServer(Napi::Env env, Napi::Object exports);  // uring_server.cc
 void InitEcho(Napi::Env env, Napi::Object exports);       // echo.cc
+void InitCrc32(Napi::Env env, Napi::Object exports);      // crc32.cc
 
 // Shared conversions (addon.cc).
 Napi::Array ToJsArray(Napi::Env env, const std::vector<int>& values);

@@ -203,9 +203,11 @@ export interface NativeAddon {
   echoServerStop(port: number): boolean;
   /** A blocking C client on a libuv pool thread: out.length 48-byte messages to 127.0.0.1:port, a latency in ns per message into `out`. Do not touch `out` until the promise settles. */
   echoClient(port: number, out: Float64Array, options?: EchoClientOptions): Promise<EchoResult>;
+  /** For each whole frame of `frameSize` bytes: its first 4 bytes := CRC-32 (zlib's, little-endian) of its bytes [4, frameSize). Returns the frame count (native/crc32.cc). */
+  crc32Frames(bytes: Uint8Array, frameSize: number): number;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Loading

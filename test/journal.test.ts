@@ -5,7 +5,8 @@
 // reported committed.
 //
 // The crash test forks this very file with CLOB_JOURNAL_CRASH_CHILD=<dir>: in that mode it runs
-// the child (a journal writer printing each committed seq) instead of the tests.
+// the child (a journal writer printing each committed seq) instead of the tests. The native/JS CRC
+// test forks it with CLOB_JOURNAL_WRITE_CHILD=<dir> CLOB_NATIVE=0 to write a journal with the JS CRCs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fork } from 'node:child_process';
@@ -18,7 +19,8 @@ import { writeCommand } from '../src/records.js';
 import * as L from '../assembly/layout.js';
 import { Journal, type DurabilityMode } from '../src/journal/journal.js';
 import { JournalReader, verifyJournal } from '../src/journal/reader.js';
-import { FRAME_SIZE, JournalCorruptError, SEGMENT_HEADER_SIZE, crc32Range, listSegments } from '../src/journal/segment.js';
+import { FRAME_SIZE, JournalCorruptError, SEGMENT_HEADER_SIZE, crc32Range, listSegments, sealFramesJs } from '../src/journal/segment.js';
+import { native, nativeLoadError } from '../src/native.js';
 import { crc32 } from 'node:zlib';
 import { listSnapshots, writeSnapshot } from '../src/journal/snapshots.js';
 import { fullReplayDigest, recover, replayJournal } from '../src/journal/recovery.js';
@@ -113,13 +115,74 @@ const lastSegment = (dir: string) => listSegments(dir).at(-1)!;
 
 // ---- tests -----------------------------------------------------------------------------------
 
-test('the frame CRC (JS, slice-by-4) is zlib\'s CRC-32', () => {
+test('CRCs: crc32Range, the JS frame sealer (aligned or not) and the native one are zlib\'s CRC-32', () => {
   const r = rng(1);
   const bytes = new Uint8Array(1000);
   for (let i = 0; i < bytes.length; i++) bytes[i] = r(256);
-  for (const [a, b] of [[0, 0], [0, 1], [3, 79], [4, 80], [1, 1000], [17, 530]]) {
+  for (const [a, b] of [[0, 0], [0, 1], [3, 79], [4, 80], [1, 1000], [17, 530], [5, 12], [0, 7]]) {
     assert.is(crc32Range(bytes, a, b), crc32(bytes.subarray(a, b)), `bytes ${a}..${b}`);
   }
+  // 301 random frames (not a multiple of the native routine's 4-frame step) plus a partial one,
+  // at byte offsets 0 (word-aligned: the JS word path) and 1 (the byte path).
+  const frames = 301;
+  const expected: number[] = [];
+  const random = new Uint8Array(frames * FRAME_SIZE + 37);
+  for (let i = 0; i < random.length; i++) random[i] = r(256);
+  for (let f = 0; f < frames; f++) expected.push(crc32(random.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE)));
+  const sealers: [string, (b: Uint8Array) => void][] = [['JS', sealFramesJs]];
+  if (native) sealers.push(['native', (b) => native!.crc32Frames(b, FRAME_SIZE)]);
+  else assert.ok(nativeOptional, `the native helper did not load (${nativeLoadError}); CLOB_NATIVE_OPTIONAL=1 says that is expected`);
+  for (const [name, seal] of sealers) {
+    for (const offset of [0, 1]) {
+      const buf = new Uint8Array(random.length + offset).subarray(offset);
+      buf.set(random);
+      seal(buf);
+      const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      for (let f = 0; f < frames; f++) assert.is(v.getUint32(f * FRAME_SIZE, true), expected[f], `${name}, offset ${offset}, frame ${f}`);
+      sameBytes(buf.subarray(frames * FRAME_SIZE), random.subarray(frames * FRAME_SIZE), `${name}, offset ${offset}: the partial frame is untouched`);
+      for (let f = 0; f < frames; f++) sameBytes(buf.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE), random.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE), `${name}: frame ${f}'s body untouched`);
+    }
+  }
+});
+
+test('a journal written without the native helper (CLOB_NATIVE=0: the JS CRCs) is byte for byte the one written with it', async () => {
+  const withNative = tempDir();
+  const without = tempDir();
+  await writeChild(withNative);
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, CLOB_JOURNAL_WRITE_CHILD: without, CLOB_NATIVE: '0' },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  assert.is(code, 0, 'the child wrote its journal');
+  assert.is(out.trim(), 'native: no', 'the child ran without the native helper');
+  const a = listSegments(withNative);
+  const b = listSegments(without);
+  assert.equal(b.map((x) => x.name), a.map((x) => x.name), 'the same segments');
+  for (let i = 0; i < a.length; i++) sameBytes(readFileSync(b[i].path), readFileSync(a[i].path), a[i].name);
+  sameBytes(readAll(without).bytes, encodeStream(streamOptions(WRITE_SEED, WRITE_COUNT)), 'read back (CRCs checked)');
+});
+
+test('an append refused at a record in the middle takes nothing; records at an unaligned offset are taken whole', async () => {
+  const dir = tempDir();
+  const records = encodeStream(streamOptions(9, 300));
+  const journal = await Journal.open(dir, { mode: 'none' });
+  journal.append(records, 100, 0);
+  const bad = records.slice(100 * L.CMD_SIZE, 200 * L.CMD_SIZE);
+  new DataView(bad.buffer).setUint32(50 * L.CMD_SIZE + L.CMD_SEQ, 7, true); // record 150's seq := 7
+  assert.throws(() => journal.append(bad, 100), /record 50 of this append has seq 7, expected 150/);
+  assert.is(journal.pendingRecords, 100, 'the refused append took nothing');
+  assert.is(journal.lastSeq, 99);
+  // Records 100..199 at byte offset 3 (not word-aligned).
+  const odd = new Uint8Array(100 * L.CMD_SIZE + 3).subarray(3);
+  odd.set(records.subarray(100 * L.CMD_SIZE, 200 * L.CMD_SIZE));
+  journal.append(odd, 100);
+  journal.append(records, 100, 200);
+  await journal.commit();
+  await journal.close();
+  sameBytes(readAll(dir).bytes, records, 'read back');
 });
 
 test('round trip across many segments; reopen continues the sequence; gaps and duplicates throw', async () => {
@@ -532,10 +595,27 @@ async function crashChild(dir: string): Promise<void> {
   await journal.close();
 }
 
+const WRITE_SEED = 12;
+const WRITE_COUNT = 5000;
+/** Without a helper, CLOB_NATIVE=0 or CLOB_NATIVE_OPTIONAL=1 (a machine that cannot build it) must say so. */
+const nativeOptional = process.env.CLOB_NATIVE === '0' || process.env.CLOB_NATIVE_OPTIONAL === '1';
+
+/** Writes the WRITE_SEED stream in random commits over small segments (the write child, and its comparison in the parent). */
+async function writeChild(dir: string): Promise<void> {
+  const records = encodeStream(streamOptions(WRITE_SEED, WRITE_COUNT));
+  const journal = await Journal.open(dir, { mode: 'none', segmentBytes: SEGMENT_HEADER_SIZE + 700 * FRAME_SIZE });
+  await writeBatches(journal, records, 0, WRITE_COUNT, 300, 5);
+  await journal.close();
+}
+
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const CHILD_DIR = process.env.CLOB_JOURNAL_CRASH_CHILD;
+const WRITE_CHILD_DIR = process.env.CLOB_JOURNAL_WRITE_CHILD;
 if (CHILD_DIR) await crashChild(CHILD_DIR);
-else test.run();
+else if (WRITE_CHILD_DIR) {
+  await writeChild(WRITE_CHILD_DIR);
+  process.stdout.write(`native: ${native ? 'yes' : 'no'}\n`);
+} else test.run();
