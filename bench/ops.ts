@@ -1,6 +1,7 @@
 // Single-thread, uncontended costs of the building blocks the docs quote (mitata):
 //   pool and reclamation (docs/CONCURRENCY.md), a batch-of-1 ring round and Atomics.load
-//   (docs/RINGS.md), the journal's frame CRC against zlib.crc32 (docs/JOURNAL.md), and the clocks
+//   (docs/RINGS.md), the journal's frame CRC against zlib.crc32 and a write's 4,096 frames sealed
+//   (docs/JOURNAL.md, docs/SERVER.md), and the clocks
 //   through the native helper (docs/NATIVE.md).
 //   node --import tsx bench/ops.ts
 import { crc32 } from 'node:zlib';
@@ -8,7 +9,7 @@ import { bench, group, run } from 'mitata';
 import { Pool, poolHeaderBytes } from '../src/pool.js';
 import { ReclaimDomain, reclaimBytes } from '../src/reclaim.js';
 import { SpscRing } from '../src/ring.js';
-import { crc32Range } from '../src/journal/segment.js';
+import { crc32Range, sealFramesJs, FRAME_SIZE } from '../src/journal/segment.js';
 import { native } from '../src/native.js';
 import { machineInfo, describeMachine } from './machine.js';
 
@@ -55,6 +56,15 @@ const frame = new Uint8Array(76).map((_, i) => i * 7);
 group('journal frame CRC (76 bytes)', () => {
   bench('crc32Range (JS, slice-by-8)', () => crc32Range(frame, 0, 76));
   bench('zlib.crc32', () => crc32(frame));
+});
+// What a journal write runs once: every frame's CRC (divide by 4,096 for ns per frame).
+const frames = new Uint8Array(4096 * FRAME_SIZE).map((_, i) => i * 13);
+group('journal write: seal 4,096 frames of 80 bytes', () => {
+  bench('sealFramesJs (JS fallback, slice-by-8 over words)', () => sealFramesJs(frames));
+  if (native) {
+    const n = native;
+    bench('native crc32Frames (slice-by-8, 4 frames stepped together)', () => n.crc32Frames(frames, FRAME_SIZE));
+  }
 });
 
 // ---- clocks ----
