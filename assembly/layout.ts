@@ -129,6 +129,11 @@ export const MAX_ORDERS = 4194304; //               2^22
 export const EVENTS_PER_TOUCHED_ORDER = 3;
 export const EVENTS_PER_COMMAND_BASE = 8;
 
+// ---- Arena header fields the host reads (arena-relative u32; arena.ts owns the rest) ----------
+// The thread that called process() reads them with a plain load afterwards instead of a Wasm call.
+export const H_LIVE_ORDERS = 24; //     resting orders (the next command's worst case)
+export const H_EVENTS_WRITTEN = 64; //  events written by the last process() call
+
 // ---- Query rows (core -> host scratch area) --------------------------------------------------
 export const DEPTH_ROW_SIZE = 24; // one price level
 export const DEPTH_PRICE = 0; //      i64
