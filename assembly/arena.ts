@@ -3,7 +3,7 @@
 // address, so a snapshot (a byte copy) can be restored at any other base. This file owns the
 // header layout and the region base pointers; nothing here is a static in linear memory,
 // because instantiating the module on another thread would reset those (DESIGN.md).
-import { MAX_ORDERS, LIVE_READERS, BATCH_RUNNING } from './layout';
+import { MAX_ORDERS, LIVE_READERS, BATCH_RUNNING, H_LIVE_ORDERS, H_EVENTS_WRITTEN } from './layout';
 import {
   RECLAIM_MAGIC, RECLAIM_LAYOUT_VERSION, RECLAIM_HAZARDS, RECLAIM_H_MAGIC, RECLAIM_H_VERSION, RECLAIM_H_MAX_PARTICIPANTS,
   RECLAIM_PARTICIPANTS_AT, RECLAIM_P_SIZE,
@@ -19,7 +19,7 @@ export const H_MAX_ORDERS = 8; //     u32
 export const H_MAX_SYMBOLS = 12; //   u32
 export const H_LADDER_TICKS = 16; //  u32 ladder entries shared by all symbols
 export const H_INDEX_BITS = 20; //    u32 log2 of the id index capacity
-export const H_LIVE_ORDERS = 24; //   u32 resting orders
+export { H_LIVE_ORDERS }; //          24, u32 resting orders (layout.ts: the host reads it)
 export const H_ORDER_FREE = 28; //    u32 head of the order free list (NONE = empty)
 export const H_ORDER_HWM = 32; //     u32 order slots ever handed out
 export const H_LEVEL_FREE = 36; //    u32 head of the level free list
@@ -28,7 +28,7 @@ export const H_LADDER_USED = 44; //   u32 ladder entries given to symbols
 export const H_BITS_USED = 48; //     u32 bitmap words given to symbols
 export const H_SUMMARY_USED = 52; //  u32 summary words given to symbols
 export const H_NEXT_TRADE_ID = 56; // i64
-export const H_EVENTS_WRITTEN = 64; // u32 events written by the last process() call
+export { H_EVENTS_WRITTEN }; //       64, u32 events written by the last process() call (layout.ts)
 export const H_SIZE_BYTES = 68; //    u32 total arena size
 export const H_OFF_ORDERS = 72; //    u32 region offsets ...
 export const H_OFF_LEVELS = 76;

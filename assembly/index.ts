@@ -5,7 +5,7 @@ import {
   H_ORDER_LIMBO_COUNT, H_LEVEL_LIMBO_COUNT, H_FORCED_ORDERS, H_FORCED_LEVELS,
 } from './arena';
 import {
-  CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, LAYOUT_VERSION, BATCH_PART_BEGIN, BATCH_PART_FINISH,
+  CMD_SIZE, EVT_SIZE, EVENTS_PER_TOUCHED_ORDER, EVENTS_PER_COMMAND_BASE, EVENT_CHUNK, LAYOUT_VERSION, BATCH_PART_BEGIN, BATCH_PART_FINISH,
   BATCH_PART_DEBUG_ONLY,
 } from './layout';
 import { startOutput, outputAt, startCommand } from './events';
@@ -42,9 +42,11 @@ export function arenaBytes(arena: usize): u32 {
 /**
  * Runs up to `count` command records from `commands`, writing event records at `events`
  * (room for `capacity`). Before each command it makes sure the worst case fits (3 events per
- * resting order plus a constant); if not, it stops and returns how many commands it ran, so
- * the host drains the events and calls again with the rest. -1: the region cannot hold even
- * one command's worst case. The number of events written is left in the arena header.
+ * resting order plus a constant), and it stops once EVENT_CHUNK events are written; either way
+ * it returns how many commands it ran, so the host reads the events and calls again with the
+ * rest: one call per chunk, the host offering its whole region. -1: the region cannot hold even
+ * one command's worst case. The number of events written is left in the arena header
+ * (layout.ts H_EVENTS_WRITTEN), for the host to read without another call.
  */
 export function process(arena: usize, commands: usize, count: i32, events: usize, capacity: i32): i32 {
   return run(arena, commands, count, events, capacity, true, true);
@@ -66,9 +68,11 @@ export function processPart(arena: usize, commands: usize, count: i32, events: u
   bind(arena);
   startOutput(events);
   const end = events + <usize>capacity * EVT_SIZE;
+  const chunkEnd = events + <usize>EVENT_CHUNK * EVT_SIZE; // never reached before the first command
   if (begin) beginBatch();
   let i = 0;
   for (; i < count; i++) {
+    if (outputAt() >= chunkEnd) break;
     const worst = (<u64>load<u32>(A, H_LIVE_ORDERS) * EVENTS_PER_TOUCHED_ORDER + EVENTS_PER_COMMAND_BASE) * EVT_SIZE;
     if (<u64>(end - outputAt()) < worst) {
       if (i == 0) {
@@ -87,11 +91,6 @@ export function processPart(arena: usize, commands: usize, count: i32, events: u
   }
   store<u32>(A, <u32>((outputAt() - events) / EVT_SIZE), H_EVENTS_WRITTEN);
   return i;
-}
-
-export function eventsWritten(arena: usize): u32 {
-  bind(arena);
-  return load<u32>(A, H_EVENTS_WRITTEN);
 }
 
 export function liveOrders(arena: usize): u32 {

@@ -128,6 +128,15 @@ export const MAX_ORDERS = 4194304; //               2^22
 // Events one command can emit, at most: 3 per resting order it may touch, plus this constant.
 export const EVENTS_PER_TOUCHED_ORDER = 3;
 export const EVENTS_PER_COMMAND_BASE = 8;
+// process() returns once this many events are written (and a command ran), even with room for
+// more: the host reads a chunk while it is in cache (256 KiB: L2) instead of streaming megabytes
+// of events through the cache before anyone reads them.
+export const EVENT_CHUNK = 4096;
+
+// ---- Arena header fields the host reads (arena-relative u32; arena.ts owns the rest) ----------
+// The thread that called process() reads them with a plain load afterwards instead of a Wasm call.
+export const H_LIVE_ORDERS = 24; //     resting orders (the next command's worst case)
+export const H_EVENTS_WRITTEN = 64; //  events written by the last process() call
 
 // ---- Query rows (core -> host scratch area) --------------------------------------------------
 export const DEPTH_ROW_SIZE = 24; // one price level

@@ -19,7 +19,6 @@ export interface CoreExports {
   process(arena: number, commands: number, count: number, events: number, capacity: number): number;
   /** Test hook, debug build only: a part of a batch (layout.ts BATCH_PART_*). */
   processPart(arena: number, commands: number, count: number, events: number, capacity: number, part: number): number;
-  eventsWritten(arena: number): number;
   liveOrders(arena: number): number;
   digest(arena: number, io: number): void;
   depth(arena: number, symbol: number, side: number, levels: number, io: number): number;

@@ -87,8 +87,6 @@ export type { QueuedOrder, OrderInfo };
 /** Freed slots waiting until no reader can see them (docs/CONCURRENCY.md "Reading a live book"). */
 export interface LimboStats { orders: number; levels: number; forcedOrders: number; forcedLevels: number }
 
-const EVENT_CHUNK = 4096; // events per core call beyond the worst-case reserve (256 KiB: stays in L2)
-
 /** The ADD_SYMBOL record for a symbol spec (its i64 fields checked; see layout.ts for the slots it reuses). */
 export function addSymbolCommand(spec: SymbolSpec): RawCommand {
   const c = emptyCommand();
@@ -178,7 +176,8 @@ export class Engine {
   // ---- batch path ---------------------------------------------------------------------------
 
   /**
-   * Runs the commands written to `commands` (then resets it). The core writes events in chunks;
+   * Runs the commands written to `commands` (then resets it). The core writes events in chunks
+   * of about layout.ts EVENT_CHUNK (it stops there by itself, so they are read while in cache);
    * `onEvents` is called for each chunk with `events` positioned over it (events.count records).
    * Returns the number of events. No allocation, one call into Wasm per chunk.
    */
@@ -187,20 +186,21 @@ export class Engine {
     let done = 0;
     let events = 0;
     while (done < total) {
-      // Offer the core room for the worst case plus EVENT_CHUNK events, not the whole region: it
-      // then returns after about EVENT_CHUNK events, which are still in cache when read, instead
-      // of streaming megabytes of events through the cache first.
-      const room = Math.min(this.eventCapacity, (this.core.liveOrders(this.arena) >>> 0) * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE + EVENT_CHUNK);
-      const ran = this.core.process(this.arena, this.commandsAt + done * L.CMD_SIZE, total - done, this.eventsAt, room);
+      const ran = this.core.process(this.arena, this.commandsAt + done * L.CMD_SIZE, total - done, this.eventsAt, this.eventCapacity);
       if (ran < 0) throw new Error('clob: event region too small for one command (cannot happen with the engine\'s sizing)');
       done += ran;
-      const n = this.core.eventsWritten(this.arena) >>> 0;
+      const n = this.eventsWritten();
       events += n;
       this.events.count = n;
       if (onEvents) onEvents(this.events);
     }
     this.commands.reset();
     return events;
+  }
+
+  /** Events the last process() call wrote: the core leaves the count in the arena header. */
+  private eventsWritten(): number {
+    return this.view.getUint32(this.arena + L.H_EVENTS_WRITTEN, true);
   }
 
   /** Runs raw command records and returns raw events (tests, tools, the reference comparison). */
@@ -241,7 +241,7 @@ export class Engine {
     writeCommand(this.view, this.submitAt, cmd);
     const ran = this.core.process(this.arena, this.submitAt, 1, this.eventsAt, this.eventCapacity);
     if (ran !== 1) throw new Error('clob: the core did not run the command');
-    const n = this.core.eventsWritten(this.arena) >>> 0;
+    const n = this.eventsWritten();
     const out: EngineEvent[] = new Array(n);
     for (let k = 0; k < n; k++) out[k] = toEngineEvent(readEvent(this.view, this.eventsAt + k * L.EVT_SIZE), this.bigint);
     return out;

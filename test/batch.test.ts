@@ -101,4 +101,23 @@ test('a batch whose events overflow the region is run in chunks, nothing lost', 
   assert.is(e.liveOrders, 0);
 });
 
+test('with room to spare, the core still hands over events in chunks of about EVENT_CHUNK', () => {
+  // 3,000 resting sells (accepted + level each), then a market buy sweeping them all (3,000 trades
+  // + 3,000 levels): the core stops once EVENT_CHUNK events are written, never inside a command.
+  const e = new Engine({ maxOrders: 3000, ladderTicks: 10_000, batchSize: 4000, symbols: [{ ...SYMBOL, maxPrice: 5000 }] });
+  assert.ok(e.eventCapacity > 12_002, 'the region could hold the whole batch');
+  let seq = 1;
+  for (let i = 0; i < 3000; i++) e.commands.newOrder(1, 1, L.SIDE_SELL, L.ORDER_LIMIT, L.TIF_GTC, 0, 0, i + 1, 1000 + i, 1, 0, seq++);
+  e.commands.newOrder(1, 2, L.SIDE_BUY, L.ORDER_MARKET, L.TIF_IOC, 0, 0, 99_999, 0, 3000, 0, seq++);
+  const counts: number[] = [];
+  const total = e.run((ev) => { counts.push(ev.count); });
+  assert.is(total, 6000 + 1 + 6000);
+  assert.equal(counts.slice(0, 1), [L.EVENT_CHUNK], 'stops at the chunk even with room left');
+  for (const n of counts.slice(0, -1)) assert.ok(n >= L.EVENT_CHUNK, `a chunk of ${n} events stopped early`);
+  assert.ok(counts.length >= 2 && counts.length < total / L.EVENT_CHUNK + 1, `${counts.length} chunks`);
+  assert.is(counts.reduce((a, b) => a + b, 0), total);
+  assert.ok(counts[counts.length - 1] >= 6001, 'the sweep\'s 6,001 events in one chunk: never split inside a command');
+  assert.is(e.liveOrders, 0);
+});
+
 test.run();

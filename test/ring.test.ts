@@ -282,14 +282,15 @@ test('zero copy: the core runs commands straight from ring slots, events equal E
       for (let k = 0; k < n; k++) writeCommand(view, ring.slotOffset(seq + k), commands[next++]);
       ring.publish(seq, n);
     }
-    // Consumer: every ready run goes to the core as one pointer, no copy.
+    // Consumer: every ready run goes to the core as one pointer, no copy (the core may stop
+    // early, after a chunk of events: the rest of the run goes in the next call).
     let n: number;
     while ((n = ring.available()) > 0) {
       const ran = core.process(arenaAt, ring.readOffset, n, eventsAt, eventCap);
-      assert.is(ran, n);
-      const events = core.eventsWritten(arenaAt) >>> 0;
+      assert.ok(ran > 0 && ran <= n, 'ran part of the run');
+      const events = view.getUint32(arenaAt + CL.H_EVENTS_WRITTEN, true);
       for (let k = 0; k < events; k++) got.push(readEvent(view, eventsAt + k * CL.EVT_SIZE));
-      ring.release(n);
+      ring.release(ran);
       runs++;
     }
     if (next === commands.length && ring.size() === 0) break;

@@ -5,7 +5,8 @@
 // the core (whose globals are thread-local) runs the shard's arena. The loop:
 //
 //   n = inbound.available()               a contiguous run of command records in ring slots
-//   core.process(arena, run, k, out, room) in place: one Wasm call per run (k <= n stops at a barrier)
+//   core.process(arena, run, k, out, room) in place: one Wasm call per chunk of a run (k <= n stops
+//                                          at a barrier; the core stops after layout.ts EVENT_CHUNK events)
 //   events land straight in outbound ring slots, then publish; release the inbound slots
 //
 // The outbound ring is written without a copy: the matcher is its only producer, so it knows the
@@ -13,6 +14,8 @@
 // consumer's CONSUMED word) and hold the worst case of one command (3 per resting order + 8),
 // lets the core write there, and then claims and publishes exactly the events written. When the
 // slots before the wrap are too few, it pads them (protocol.ts PAD_TYPE) and starts at slot 0.
+// The resting-order count (for the worst case) and the events written are read from the arena
+// header (layout.ts H_*), not asked of the core: process() is the loop's only Wasm call.
 //
 // The loop never blocks the thread for long: when idle it sleeps with Atomics.waitAsync (the
 // router's publish wakes it), and when busy it yields to the event loop every couple of
@@ -121,6 +124,11 @@ const stats: MatcherStats = {
 
 // ---- output room ---------------------------------------------------------------------------------
 
+/** The next command's worst case in events (3 per resting order + 8), from the arena header. */
+const worstCase = () => u32[(arena + L.H_LIVE_ORDERS) >> 2] * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
+/** Events the last process() call wrote, from the arena header. */
+const eventsWritten = () => u32[(arena + L.H_EVENTS_WRITTEN) >> 2];
+
 /**
  * Contiguous free event slots at outNext holding at least `need`, padding up to the wrap first if
  * the slots before it are too few; 0 when the host has not consumed enough yet.
@@ -128,7 +136,7 @@ const stats: MatcherStats = {
 function outRoom(need: number): number {
   let toWrap = outCap - (outNext & outMask);
   let free = outCap - ((outNext - outConsumed) & MASK31);
-  if (free < need + d.eventChunk || free < toWrap) {
+  if (free < need + L.EVENT_CHUNK || free < toWrap) {
     outConsumed = Atomics.load(i32, iOutConsumed);
     free = outCap - ((outNext - outConsumed) & MASK31);
   }
@@ -175,18 +183,17 @@ function step(): number {
   if (isBarrier(at)) return barrier(at) ? 1 : BLOCKED_CTL;
   let k = 1;
   while (k < n && !(u8[at + (k << 6)] === CTL_TYPE && isBarrier(at + (k << 6)))) k++;
-  const need = (core.liveOrders(arena) >>> 0) * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
+  const need = worstCase();
   const room = outRoom(need);
   if (room === 0) {
     stats.outboundFull++;
     return BLOCKED_OUT;
   }
-  const offer = need + d.eventChunk;
   const t0 = performance.now();
-  const ran = core.process(arena, at, k, outbound.slotOffset(outNext), room < offer ? room : offer);
+  const ran = core.process(arena, at, k, outbound.slotOffset(outNext), room);
   stats.coreMs += performance.now() - t0;
   if (ran <= 0) throw new Error(`shard ${reg.shard}: core.process returned ${ran} with room ${room} >= ${need}`);
-  const m = core.eventsWritten(arena) >>> 0;
+  const m = eventsWritten();
   if (m > 0) claimAndPublish(m);
   handled(ran);
   stats.runs++;
@@ -232,13 +239,12 @@ function runOp(op: ControlOp, base: BarrierResult): BarrierResult {
     case 'snapshot': return { ...base, digest: digest(), snapshot: snapshot() };
     case 'depth': return { ...base, depth: op.symbols.map((s) => ({ symbol: s, bids: levels(s, L.SIDE_BUY, op.levels), asks: levels(s, L.SIDE_SELL, op.levels) })) };
     case 'add-symbol': {
-      const need = (core.liveOrders(arena) >>> 0) * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE;
-      const room = outRoom(need);
+      const room = outRoom(worstCase());
       if (room === 0) throw BLOCKED;
       writeCommand(view, cmdSlot, addSymbolCommand(op.spec));
       const first = outNext;
       if (core.process(arena, cmdSlot, 1, outbound.slotOffset(first), room) !== 1) throw new Error('add-symbol did not run');
-      const m = core.eventsWritten(arena) >>> 0;
+      const m = eventsWritten();
       const copy = u8.slice(outbound.slotOffset(first), outbound.slotOffset(first) + m * L.EVT_SIZE);
       if (m > 0) claimAndPublish(m);
       stats.events += m;

@@ -62,8 +62,6 @@ export interface MatcherData {
   cpu: number;
   /** Empty polls before the matcher sleeps (Atomics.waitAsync, woken by the router's publish). */
   spins: number;
-  /** Events the core is offered per call beyond the worst case of one command. */
-  eventChunk: number;
 }
 
 /** A control-plane operation, run by a matcher when it reaches the matching barrier. */

@@ -7,7 +7,7 @@
 //   per shard: scratch   query rows, the digest, one control-plane command slot
 //              inbound   SPSC ring of 64-byte command records (router -> matcher), `inboundSlots`
 //              outbound  SPSC ring of 64-byte event records (matcher -> host), a power of two
-//                        >= 3 * maxOrders + 8 + eventChunk (the worst case of one command plus a
+//                        >= 3 * maxOrders + 8 + EVENT_CHUNK (the worst case of one command plus a
 //                        chunk, so the matcher can always make progress; docs/SHARDS.md)
 //              arena     the shard's books (the core lays it out)
 //
@@ -82,8 +82,6 @@ export interface ShardedEngineOptions {
   assign?: ShardAssignment;
   /** Inbound ring slots per shard, a power of two (default 16,384: 1 MiB). */
   inboundSlots?: number;
-  /** Events the core is offered per call beyond the worst case (default 4,096). */
-  eventChunk?: number;
   /** Empty polls before an idle matcher sleeps (default 1,000, a few microseconds: on an oversubscribed machine a spinning matcher takes the CPU the router needs). */
   spins?: number;
   /** The router publishes each shard's written slots about every this many records per shard (one Wasm call routes publishEvery x shards records; default 64), and at the end of each route() call. */
@@ -234,10 +232,9 @@ export class ShardedEngine {
     const maxSymbols = opts.maxSymbols ?? 1024;
     const ladderTicks = opts.ladderTicks ?? 1 << 22;
     const inboundSlots = opts.inboundSlots ?? 16384;
-    const eventChunk = opts.eventChunk ?? 4096;
     if (!(maxOrders >= 1 && maxOrders <= L.MAX_ORDERS)) throw new RangeError(`maxOrders must be 1..${L.MAX_ORDERS}`);
     if (inboundSlots !== pow2(inboundSlots) || inboundSlots > R.RING_MAX_CAPACITY) throw new RangeError('inboundSlots must be a power of two up to 2^24');
-    const outboundSlots = pow2(maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE + eventChunk);
+    const outboundSlots = pow2(maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE + L.EVENT_CHUNK);
     if (outboundSlots > R.RING_MAX_CAPACITY) throw new RangeError('maxOrders too large for one outbound ring');
 
     if (!usesSharedMemory(build)) throw new RangeError(`the sharded engine needs a build with shared memory (release or debug); got '${build}'`);
@@ -277,7 +274,7 @@ export class ShardedEngine {
     for (const sh of engine.shardList) {
       const data: MatcherData = {
         memory, regions: sh.regions, shards, build, maxOrders, maxSymbols, ladderTicks,
-        symbols: bySymbol[sh.index], cpu: cpus[sh.index], spins: opts.spins ?? 1000, eventChunk,
+        symbols: bySymbol[sh.index], cpu: cpus[sh.index], spins: opts.spins ?? 1000,
       };
       const worker = new Worker(MATCHER_URL, { workerData: data });
       sh.worker = worker;
