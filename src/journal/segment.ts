@@ -218,10 +218,12 @@ export function verifyFrames(frames: Uint8Array): number {
   return nativeCrc32FramesVerify ? nativeCrc32FramesVerify(frames, FRAME_SIZE) : verifyFramesJs(frames);
 }
 
+const CRC_MISMATCH = 'record checksum mismatch';
+
 /** Why the frame at `at` is not a valid frame (any seq), or undefined if it is one; `crcChecked`: its CRC is known to be right. */
 function frameProblem(bytes: Uint8Array, view: DataView, at: number, crcChecked = false): string | undefined {
   if (at + FRAME_SIZE > bytes.length) return `partial record (${bytes.length - at} of ${FRAME_SIZE} bytes)`;
-  if (!crcChecked && view.getUint32(at, true) !== frameCrc(bytes, at)) return 'record checksum mismatch';
+  if (!crcChecked && view.getUint32(at, true) !== frameCrc(bytes, at)) return CRC_MISMATCH;
   if (view.getUint16(at + 4, true) !== RECORD_SIZE) return `record length ${view.getUint16(at + 4, true)}, not ${RECORD_SIZE}`;
   if ((view.getUint16(at + 6, true) & ~FRAME_FLAGS_KNOWN) !== 0) return 'unknown frame flags';
   if (readSeq(view, at + 8) !== readSeq(view, at + FRAME_HEADER_SIZE + L.CMD_SEQ)) return 'frame seq differs from the record\'s seq';
@@ -272,7 +274,7 @@ export function scanSegment(file: string, bytes: Uint8Array, expectFirstSeq: num
   const badFrame = verifyFrames(bytes.subarray(at));
   const badCrcAt = badFrame < 0 ? -1 : at + badFrame * FRAME_SIZE;
   while (at < bytes.length) {
-    problem = at === badCrcAt ? 'record checksum mismatch' : frameProblem(bytes, view, at, true);
+    problem = at === badCrcAt ? CRC_MISMATCH : frameProblem(bytes, view, at, true);
     if (problem) break;
     const frameSeq = readSeq(view, at + 8);
     if (frameSeq !== seq) throw new JournalCorruptError(file, at, `sequence break: expected seq ${seq}, found ${frameSeq}`);
