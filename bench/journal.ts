@@ -4,8 +4,9 @@
 //
 //   node --import tsx bench/journal.ts [--dir <dir>] [--seconds <s per cell>] [--replay <n>] [--json <file>]
 //
-// Then it writes a journal of n core-mix commands (default 1,000,000) and replays it with
-// replayJournal (what `clob replay <dir>` runs): read + check + run, against the engine alone.
+// Then it writes a journal of n core-mix commands (default 1,000,000; bench/journal-fixture.ts) and
+// replays it with replayJournal (what `clob replay <dir>` runs): read + check + run, against the
+// engine alone.
 //
 // The directory (default: a temp dir under os.tmpdir()) decides the filesystem and device measured.
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -15,8 +16,7 @@ import { execSync } from 'node:child_process';
 import { Journal, DURABILITY_MODES, type DurabilityMode } from '../src/journal/journal.js';
 import * as L from '../assembly/layout.js';
 import { replayJournal } from '../src/journal/recovery.js';
-import { coreMix } from './workloads/core-mix.js';
-import { encodeCommands } from './encode.js';
+import { FIXTURE_ENGINE_OPTIONS, writeJournalFixture } from './journal-fixture.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback?: string) => {
@@ -131,14 +131,8 @@ for (const mode of DURABILITY_MODES) {
 // ---- replay ------------------------------------------------------------------------------------
 const replayCount = Number(arg('--replay', '1000000'));
 const replayDir = mkdtempSync(join(root, 'replay-'));
-const mix = encodeCommands(coreMix({ seed: 42, count: replayCount }));
-const writer = await Journal.open(replayDir, { mode: 'none' });
-for (let i = 0; i < replayCount; i += 4096) {
-  writer.append(mix, Math.min(4096, replayCount - i), i);
-  await writer.commit();
-}
-await writer.close();
-const engineOptions = { maxOrders: 1 << 16, maxSymbols: 4, ladderTicks: 1 << 15 };
+await writeJournalFixture(replayDir, replayCount);
+const engineOptions = FIXTURE_ENGINE_OPTIONS;
 const replays = [0, 1, 2].map(() => replayJournal(replayDir, { engineOptions }));
 const best = replays.sort((a, b) => b.commandsPerSecond - a.commandsPerSecond)[0];
 console.log(`  replay of ${fmt(best.records)} core-mix commands (${fmt(best.segments)} segments, best of 3): ${fmt(best.commandsPerSecond)} commands/s read+check+run, engine alone ${fmt(best.engineCommandsPerSecond)} commands/s, digest ${best.digest}`);

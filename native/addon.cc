@@ -42,7 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUringServer(env, exports);
   InitEcho(env, exports);
   InitCrc32(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 4));
+  exports.Set("abiVersion", Napi::Number::New(env, 5));
   return exports;
 }
 

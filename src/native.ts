@@ -205,9 +205,11 @@ export interface NativeAddon {
   echoClient(port: number, out: Float64Array, options?: EchoClientOptions): Promise<EchoResult>;
   /** For each whole frame of `frameSize` bytes: its first 4 bytes := CRC-32 (zlib's, little-endian) of its bytes [4, frameSize). Returns the frame count (native/crc32.cc). */
   crc32Frames(bytes: Uint8Array, frameSize: number): number;
+  /** The same CRCs compared with the stored ones: the index of the first whole frame whose first 4 bytes differ from its CRC, or -1 (native/crc32.cc). */
+  crc32FramesVerify(bytes: Uint8Array, frameSize: number): number;
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Loading

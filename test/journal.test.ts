@@ -6,7 +6,8 @@
 //
 // The crash test forks this very file with CLOB_JOURNAL_CRASH_CHILD=<dir>: in that mode it runs
 // the child (a journal writer printing each committed seq) instead of the tests. The native/JS CRC
-// test forks it with CLOB_JOURNAL_WRITE_CHILD=<dir> CLOB_NATIVE=0 to write a journal with the JS CRCs.
+// test forks it with CLOB_JOURNAL_WRITE_CHILD=<dir> CLOB_NATIVE=0 to write a journal with the JS CRCs,
+// and with CLOB_JOURNAL_JS_PASS=1 CLOB_NATIVE=0 to run every test here on the JS CRC paths.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fork } from 'node:child_process';
@@ -19,7 +20,7 @@ import { writeCommand } from '../src/records.js';
 import * as L from '../assembly/layout.js';
 import { Journal, type DurabilityMode } from '../src/journal/journal.js';
 import { JournalReader, verifyJournal } from '../src/journal/reader.js';
-import { FRAME_SIZE, JournalCorruptError, SEGMENT_HEADER_SIZE, crc32Range, listSegments, sealFramesJs } from '../src/journal/segment.js';
+import { FRAME_SIZE, JournalCorruptError, SEGMENT_HEADER_SIZE, crc32Range, listSegments, sealFramesJs, verifyFrames, verifyFramesJs } from '../src/journal/segment.js';
 import { native, nativeLoadError } from '../src/native.js';
 import { crc32 } from 'node:zlib';
 import { listSnapshots, writeSnapshot } from '../src/journal/snapshots.js';
@@ -27,6 +28,9 @@ import { fullReplayDigest, recover, replayJournal } from '../src/journal/recover
 import { randomStream, streamLimits, type StreamOptions } from './support/random-stream.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
+
+/** This process is the child that reruns the tests on the JS CRC paths. */
+const JS_PASS = process.env.CLOB_JOURNAL_JS_PASS === '1';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -141,6 +145,48 @@ test('CRCs: crc32Range, the JS frame sealer (aligned or not) and the native one 
       for (let f = 0; f < frames; f++) assert.is(v.getUint32(f * FRAME_SIZE, true), expected[f], `${name}, offset ${offset}, frame ${f}`);
       sameBytes(buf.subarray(frames * FRAME_SIZE), random.subarray(frames * FRAME_SIZE), `${name}, offset ${offset}: the partial frame is untouched`);
       for (let f = 0; f < frames; f++) sameBytes(buf.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE), random.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE), `${name}: frame ${f}'s body untouched`);
+    }
+  }
+});
+
+test('CRC verify: the JS and native batch checks find the first frame whose stored CRC is not zlib\'s, after random bit flips', () => {
+  const r = rng(3);
+  // 301 frames (not a multiple of the native routine's 4-frame step) plus a partial one.
+  const frames = 301;
+  const sealed = new Uint8Array(frames * FRAME_SIZE + 37);
+  for (let i = 0; i < sealed.length; i++) sealed[i] = r(256);
+  const sv = new DataView(sealed.buffer);
+  for (let f = 0; f < frames; f++) sv.setUint32(f * FRAME_SIZE, crc32(sealed.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE)), true);
+  /** The reference: the first whole frame whose first 4 bytes are not zlib.crc32 of the rest, or -1. */
+  const firstBad = (b: Uint8Array) => {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let f = 0; f < Math.floor(b.length / FRAME_SIZE); f++) {
+      if (v.getUint32(f * FRAME_SIZE, true) !== crc32(b.subarray(f * FRAME_SIZE + 4, (f + 1) * FRAME_SIZE))) return f;
+    }
+    return -1;
+  };
+  const verifiers: [string, (b: Uint8Array) => number][] = [['JS', verifyFramesJs], [native ? 'verifyFrames (native)' : 'verifyFrames (JS)', verifyFrames]];
+  if (native) verifiers.push(['native', (b) => native!.crc32FramesVerify(b, FRAME_SIZE)]);
+  else assert.ok(nativeOptional, `the native helper did not load (${nativeLoadError}); CLOB_NATIVE_OPTIONAL=1 says that is expected`);
+  for (let trial = 0; trial < 400; trial++) {
+    // One to three single-bit flips anywhere (CRC field, frame body, the partial frame), or none.
+    const flips = trial === 0 ? 0 : 1 + r(3);
+    const bytes = sealed.slice();
+    const where: number[] = [];
+    for (let k = 0; k < flips; k++) {
+      const bit = r(bytes.length * 8);
+      bytes[bit >>> 3] ^= 1 << (bit & 7);
+      where.push(bit);
+    }
+    const expected = firstBad(bytes);
+    if (trial === 0) assert.is(expected, -1);
+    for (const [name, verify] of verifiers) {
+      for (const offset of [0, 1]) {
+        const buf = new Uint8Array(bytes.length + offset).subarray(offset);
+        buf.set(bytes);
+        assert.is(verify(buf), expected, `${name}, offset ${offset}, bits flipped ${where.join(', ')}`);
+        sameBytes(buf, bytes, `${name}: the bytes are untouched`);
+      }
     }
   }
 });
@@ -518,6 +564,25 @@ test('snapshot + journal recovery equals a full replay; a corrupt newest snapsho
 
 const CRASH_SEED = 77;
 const CRASH_COUNT = 400_000; // more than the child can commit before it is killed
+
+// The child (CLOB_JOURNAL_JS_PASS) reruns this file without the helper; it does not fork itself again.
+(JS_PASS ? test.skip : test)('every test here passes without the native helper too (CLOB_NATIVE=0: the JS CRC checks read the torn tails and the corruption)', async () => {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, CLOB_JOURNAL_JS_PASS: '1', CLOB_NATIVE: '0' },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  assert.is(code, 0, `the tests passed without the helper:\n${out}`);
+  assert.match(out, /Passed:\s+\S*\d/, 'the child ran the tests');
+});
+
+if (JS_PASS) {
+  test('(the CLOB_JOURNAL_JS_PASS child runs without the native helper)', () => {
+    assert.is(native, undefined);
+  });
+}
 
 test('SIGKILL mid-run (fsync mode): every seq the child reported committed is recovered; digest = full replay', async () => {
   const dir = tempDir();

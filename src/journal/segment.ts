@@ -120,7 +120,8 @@ export function decodeSegmentHeader(bytes: Uint8Array): { firstSeq: number; orig
 
 // CRC-32 (IEEE, the same function as zlib's crc32; the tests hold them equal). zlib.crc32 costs
 // ~600 ns per 76-byte call here (binding overhead), so the journal seals a whole write's frames
-// with one native call (native/crc32.cc, ~19 ns per frame) or, without the helper, in JS below.
+// with one native call (native/crc32.cc, ~19 ns per frame) or, without the helper, in JS below;
+// readers check a whole segment's CRCs the same way (verifyFrames).
 const CRC_TABLE = (() => {
   const t = new Int32Array(2048); // slice-by-8: t[k * 256 + n] = CRC of byte n then k zero bytes
   for (let n = 0; n < 256; n++) {
@@ -155,16 +156,21 @@ export function frameCrc(bytes: Uint8Array, at: number): number {
 const FRAME_WORDS = FRAME_SIZE >>> 2;
 
 /**
- * Stores every frame's CRC in its first 4 bytes, in JS: word loads (an Int32Array over the frames,
- * little-endian like the format and Wasm) instead of byte loads, 43 ns per frame against 61-69
- * byte by byte. The fallback of sealFrames; exported for the tests.
+ * Every whole frame's CRC in JS: stored in its first 4 bytes (`seal`), or compared with them and
+ * the index of the first that differs returned (-1 if none). Word loads (an Int32Array over the
+ * frames, little-endian like the format and Wasm) instead of byte loads: 43 ns per frame against
+ * 61-69 byte by byte.
  */
-export function sealFramesJs(frames: Uint8Array): void {
+function framesCrcJs(frames: Uint8Array, seal: boolean): number {
   const count = Math.floor(frames.length / FRAME_SIZE);
   if ((frames.byteOffset & 3) !== 0) {
     const v = new DataView(frames.buffer, frames.byteOffset, frames.byteLength);
-    for (let f = 0; f < count; f++) v.setUint32(f * FRAME_SIZE, frameCrc(frames, f * FRAME_SIZE), true);
-    return;
+    for (let f = 0; f < count; f++) {
+      const crc = frameCrc(frames, f * FRAME_SIZE);
+      if (seal) v.setUint32(f * FRAME_SIZE, crc, true);
+      else if (v.getUint32(f * FRAME_SIZE, true) !== crc) return f;
+    }
+    return -1;
   }
   const w = new Int32Array(frames.buffer, frames.byteOffset, count * FRAME_WORDS);
   const t = CRC_TABLE;
@@ -182,11 +188,24 @@ export function sealFramesJs(frames: Uint8Array): void {
       c ^= w[i];
       c = t[768 + (c & 255)] ^ t[512 + ((c >>> 8) & 255)] ^ t[256 + ((c >>> 16) & 255)] ^ t[c >>> 24];
     }
-    w[at] = ~c;
+    if (seal) w[at] = ~c;
+    else if (w[at] !== ~c) return at / FRAME_WORDS;
   }
+  return -1;
+}
+
+/** Stores every whole frame's CRC in its first 4 bytes, in JS: the fallback of sealFrames; exported for the tests. */
+export function sealFramesJs(frames: Uint8Array): void {
+  framesCrcJs(frames, true);
+}
+
+/** The index of the first whole frame whose stored CRC is wrong, or -1, in JS: the fallback of verifyFrames; exported for the tests. */
+export function verifyFramesJs(frames: Uint8Array): number {
+  return framesCrcJs(frames, false);
 }
 
 const nativeCrc32Frames = native?.crc32Frames;
+const nativeCrc32FramesVerify = native?.crc32FramesVerify;
 
 /** Stores every whole frame's CRC in its first 4 bytes: one native call when the helper is loaded. */
 export function sealFrames(frames: Uint8Array): void {
@@ -194,10 +213,17 @@ export function sealFrames(frames: Uint8Array): void {
   else sealFramesJs(frames);
 }
 
-/** Why the frame at `at` is not a valid frame (any seq), or undefined if it is one. */
-function frameProblem(bytes: Uint8Array, view: DataView, at: number): string | undefined {
+/** The index of the first whole frame whose stored CRC is wrong, or -1: one native call when the helper is loaded. */
+export function verifyFrames(frames: Uint8Array): number {
+  return nativeCrc32FramesVerify ? nativeCrc32FramesVerify(frames, FRAME_SIZE) : verifyFramesJs(frames);
+}
+
+const CRC_MISMATCH = 'record checksum mismatch';
+
+/** Why the frame at `at` is not a valid frame (any seq), or undefined if it is one; `crcChecked`: its CRC is known to be right. */
+function frameProblem(bytes: Uint8Array, view: DataView, at: number, crcChecked = false): string | undefined {
   if (at + FRAME_SIZE > bytes.length) return `partial record (${bytes.length - at} of ${FRAME_SIZE} bytes)`;
-  if (view.getUint32(at, true) !== frameCrc(bytes, at)) return 'record checksum mismatch';
+  if (!crcChecked && view.getUint32(at, true) !== frameCrc(bytes, at)) return CRC_MISMATCH;
   if (view.getUint16(at + 4, true) !== RECORD_SIZE) return `record length ${view.getUint16(at + 4, true)}, not ${RECORD_SIZE}`;
   if ((view.getUint16(at + 6, true) & ~FRAME_FLAGS_KNOWN) !== 0) return 'unknown frame flags';
   if (readSeq(view, at + 8) !== readSeq(view, at + FRAME_HEADER_SIZE + L.CMD_SEQ)) return 'frame seq differs from the record\'s seq';
@@ -243,8 +269,12 @@ export function scanSegment(file: string, bytes: Uint8Array, expectFirstSeq: num
   let committedAt = at;
   let committedSeq = seq - 1;
   let problem: string | undefined;
+  // Every frame's CRC in one call; the loop checks the rest frame by frame and stops at the first
+  // problem, so a frame before `badCrcAt` is known good and the one at it is the checksum mismatch.
+  const badFrame = verifyFrames(bytes.subarray(at));
+  const badCrcAt = badFrame < 0 ? -1 : at + badFrame * FRAME_SIZE;
   while (at < bytes.length) {
-    problem = frameProblem(bytes, view, at);
+    problem = at === badCrcAt ? CRC_MISMATCH : frameProblem(bytes, view, at, true);
     if (problem) break;
     const frameSeq = readSeq(view, at + 8);
     if (frameSeq !== seq) throw new JournalCorruptError(file, at, `sequence break: expected seq ${seq}, found ${frameSeq}`);
