@@ -24,19 +24,18 @@ import { silentLog } from '../src/gateway/log.js';
 import { startServer } from '../src/server/server.js';
 import { resolveConfig } from '../src/server/config.js';
 import type { IoKind } from '../src/gateway/transport.js';
+import { benchArgs } from './args.js';
+import { DURABILITY_MODES } from '../src/journal/journal.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const paths = arg('--io', 'net,uring').split(',') as IoKind[];
-const runs = Number(arg('--runs', '5'));
-const seconds = Number(arg('--seconds', '3'));
-const window = Number(arg('--window', '65536'));
-const block = Number(arg('--block', '2048'));
-const durability = arg('--durability', 'off');
-const jsonOut = args.includes('--json') ? arg('--json', '') : undefined;
+const argv = process.argv.slice(2);
+const args = benchArgs('bench/ingest.ts', ['--io', '--runs', '--seconds', '--window', '--block', '--durability', '--json']);
+const paths = args.choices<IoKind>('--io', 'net,uring', ['net', 'uring']);
+const runs = args.int('--runs', 5, 1);
+const seconds = args.num('--seconds', 3, 0.1);
+const window = args.int('--window', 65536, 1);
+const block = args.int('--block', 2048, 1);
+const durability = args.choices('--durability', 'off', ['off', ...DURABILITY_MODES])[0];
+const jsonOut = args.optional('--json');
 const clientScript = fileURLToPath(new URL('./ingest-client.ts', import.meta.url));
 
 interface Running { port: number; stop(): Promise<unknown>; stats(): Record<string, unknown> }
@@ -97,4 +96,4 @@ if (paths.includes('net') && paths.includes('uring')) {
   const ratios = results.uring.map((u, i) => u / results.net[i]);
   console.log(`uring / net, run by run: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)}`);
 }
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ bench: 'ingest', command: `node --import tsx bench/ingest.ts ${args.join(' ')}`, durability, window, block, seconds, summary }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ bench: 'ingest', command: `node --import tsx bench/ingest.ts ${argv.join(' ')}`, durability, window, block, seconds, summary }, null, 2));

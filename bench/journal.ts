@@ -17,15 +17,13 @@ import { Journal, DURABILITY_MODES, type DurabilityMode } from '../src/journal/j
 import * as L from '../assembly/layout.js';
 import { replayJournal } from '../src/journal/recovery.js';
 import { FIXTURE_ENGINE_OPTIONS, writeJournalFixture } from './journal-fixture.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback?: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const base = arg('--dir', tmpdir())!;
-const seconds = Number(arg('--seconds', '1.5'));
-const jsonOut = arg('--json');
+const argv = process.argv.slice(2);
+const args = benchArgs('bench/journal.ts', ['--dir', '--seconds', '--json', '--replay']);
+const base = args.string('--dir', tmpdir());
+const seconds = args.num('--seconds', 1.5, 0.01);
+const jsonOut = args.optional('--json');
 const root = mkdtempSync(join(base, 'clob-journal-bench-'));
 let fsInfo = '';
 try { fsInfo = execSync(`df -T ${JSON.stringify(root)} | tail -1`, { encoding: 'utf8' }).trim().split(/\s+/).slice(0, 2).join(' '); } catch { /* no df */ }
@@ -113,7 +111,7 @@ async function concurrent(mode: DurabilityMode, clients: number): Promise<Cell> 
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const command = `node --import tsx bench/journal.ts${args.length ? ' ' + args.join(' ') : ''}`;
+const command = `node --import tsx bench/journal.ts${argv.length ? ' ' + argv.join(' ') : ''}`;
 console.log(`clob journal bench: ${command}`);
 console.log(`  node ${process.version}, ${osType()} ${release()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, dir ${root} (${fsInfo || 'filesystem unknown'})`);
 const lat = fsyncLatency(500);
@@ -129,7 +127,7 @@ for (const mode of DURABILITY_MODES) {
 }
 
 // ---- replay ------------------------------------------------------------------------------------
-const replayCount = Number(arg('--replay', '1000000'));
+const replayCount = args.int('--replay', 1_000_000);
 const replayDir = mkdtempSync(join(root, 'replay-'));
 await writeJournalFixture(replayDir, replayCount);
 const engineOptions = FIXTURE_ENGINE_OPTIONS;

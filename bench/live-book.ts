@@ -36,19 +36,22 @@ import type { LiveBook } from '../src/live-book-reader.js';
 import { coreMix, coreMixSetupLength } from './workloads/core-mix.js';
 import { encodeCommands } from './encode.js';
 import { machineInfo, describeMachine } from './machine.js';
+import { benchArgs } from './args.js';
+import { integer } from '../src/cli-args.js';
 
 const L = { ...layout };
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const count = Number(arg('count', '1000000'));
-const runs = Number(arg('runs', '7'));
-const seed = Number(arg('seed', '42'));
-const batches = arg('batches', '64,1024').split(',').map(Number);
-const baselineRev = arg('baseline-rev', '12427b7');
-const json = arg('json', '');
-const pauseUs = Number(arg('pause-us', '100'));
+const args = benchArgs('bench/live-book.ts', ['--count', '--runs', '--seed', '--batches', '--baseline-rev', '--json', '--pause-us', '--variants']);
+const count = args.int('--count', 1_000_000, 1);
+const runs = args.int('--runs', 7, 1);
+const seed = args.int('--seed', 42);
+const batches = args.list('--batches', '64,1024', integer('--batches', 1, 1 << 20));
+const baselineRev = args.string('--baseline-rev', '12427b7');
+const json = args.string('--json', '');
+const pauseUs = args.int('--pause-us', 100);
+type Variant = 'immediate' | 'deferred' | 'registered' | 'reader' | 'paced';
+const ALL: Variant[] = ['immediate', 'deferred', 'registered', 'reader', 'paced'];
+const VARIANTS = args.choices('--variants', ALL.join(','), ALL);
+if (!VARIANTS.includes('immediate')) throw new RangeError('--variants must include immediate (the baseline the others are compared with)');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -77,10 +80,6 @@ process.stdout.write(`compiling the core as of ${baselineRev} ... `);
 const modules = { immediate: baselineModule(baselineRev), current: coreModule('release') };
 console.log('done');
 
-type Variant = 'immediate' | 'deferred' | 'registered' | 'reader' | 'paced';
-const ALL: Variant[] = ['immediate', 'deferred', 'registered', 'reader', 'paced'];
-const VARIANTS = arg('variants', ALL.join(',')).split(',') as Variant[];
-if (!VARIANTS.includes('immediate') || VARIANTS.some((v) => !ALL.includes(v))) throw new RangeError(`--variants: a comma list of ${ALL.join(', ')}, with immediate`);
 interface Run { variant: Variant; batch: number; seconds: number; cpuSeconds: number; commandsPerSec: number; digest: string; readerCalls: number; readerRetries: number; limboForced: number }
 
 const MAX_ORDERS = 1 << 16;

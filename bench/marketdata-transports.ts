@@ -21,17 +21,14 @@ import { encodeSubscribe } from '../src/marketdata/codec.js';
 import { coreMix } from './workloads/core-mix.js';
 import { encodeCommands } from './encode.js';
 import { describeMachine, machineInfo } from './machine.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const commands = Number(arg('--commands', '200000'));
-const subscribers = Number(arg('--subscribers', '4'));
-const runs = Number(arg('--runs', '5'));
-const batchSize = Number(arg('--batch', '256'));
-const jsonOut = args.includes('--json') ? arg('--json', '') : undefined;
+const args = benchArgs('bench/marketdata-transports.ts', ['--commands', '--subscribers', '--runs', '--batch', '--json']);
+const commands = args.int('--commands', 200_000, 1);
+const subscribers = args.int('--subscribers', 4, 1);
+const runs = args.int('--runs', 5, 1);
+const batchSize = args.int('--batch', 256, 1);
+const jsonOut = args.optional('--json');
 const ALL_CHANNELS = (1 << M.CH_TRADES) | (1 << M.CH_L1) | (1 << M.CH_L2) | (1 << M.CH_L3);
 
 interface Batch { events: Uint8Array; count: number; lastSeq: number }

@@ -19,16 +19,15 @@ import { ReclaimDomain, reclaimBytes, type Participant } from '../src/reclaim.js
 import { coreMix, coreMixSetupLength } from './workloads/core-mix.js';
 import { encodeCommands } from './encode.js';
 import { machineInfo, describeMachine } from './machine.js';
+import { benchArgs } from './args.js';
+import { integer } from '../src/cli-args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const count = Number(arg('count', '1000000'));
-const runs = Number(arg('runs', '7'));
-const seed = Number(arg('seed', '42'));
-const batches = arg('batches', '64,1024').split(',').map(Number);
-const json = arg('json', '');
+const args = benchArgs('bench/reclaim.ts', ['--count', '--runs', '--seed', '--batches', '--json']);
+const count = args.int('--count', 1_000_000, 1);
+const runs = args.int('--runs', 7, 1);
+const seed = args.int('--seed', 42);
+const batches = args.list('--batches', '64,1024', integer('--batches', 1, 1 << 20));
+const json = args.string('--json', '');
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 

@@ -19,17 +19,15 @@ import { applyRetention, enforceRetention, planRetention } from '../src/journal/
 import { recover } from '../src/journal/recovery.js';
 import { coreMix } from './workloads/core-mix.js';
 import { encodeCommands } from './encode.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback?: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const count = Number(arg('--count', '1000000'));
-const runs = Number(arg('--runs', '3'));
-const jsonOut = arg('--json');
-const root = mkdtempSync(join(arg('--dir', tmpdir())!, 'clob-retention-bench-'));
-const command = `node --import tsx bench/retention.ts ${args.join(' ')}`.trim();
+const argv = process.argv.slice(2);
+const args = benchArgs('bench/retention.ts', ['--count', '--runs', '--json', '--dir']);
+const count = args.int('--count', 1_000_000, 1);
+const runs = args.int('--runs', 3, 1);
+const jsonOut = args.optional('--json');
+const root = mkdtempSync(join(args.string('--dir', tmpdir()), 'clob-retention-bench-'));
+const command = `node --import tsx bench/retention.ts ${argv.join(' ')}`.trim();
 const engineOptions = { maxOrders: 1 << 16, maxSymbols: 4, ladderTicks: 1 << 15 };
 const segmentBytes = 4 << 20; // ~52,000 records per segment
 const snapshotEvery = Math.floor(count / 5);
