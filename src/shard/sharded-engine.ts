@@ -153,7 +153,7 @@ export class ShardedEngine {
   readonly pinning: { requested: boolean; cpus: number[]; note: string };
   /** Events handed to onEvents so far (padding excluded). */
   eventsDelivered = 0;
-  /** Times the router found a shard's inbound ring AND its backlog full (or had to empty the backlogs: flush, shutdown), and the ms it then spent waiting for room (polling events and moving the other shards' records meanwhile). */
+  /** Times the router found a shard's inbound ring AND its backlog full, and the ms it then spent waiting for room (polling events and moving the other shards' held records meanwhile). */
   readonly routerWaits = { full: 0, ms: 0 };
   onEvents: ((events: EventReader, shard: number) => void) | undefined;
 
@@ -462,7 +462,10 @@ export class ShardedEngine {
 
   /** `sh`'s ring and backlog are full: publish, poll events (the matcher may wait for event room) and move held records until its backlog has room. */
   private waitForBacklogRoom(sh: Shard): void {
+    const t0 = performance.now();
+    this.routerWaits.full++;
     this.waitUntil(sh, () => this.held(sh.index) < this.i32[(this.cursorsAt + sh.index * S.SCATTER_CURSOR + S.SCATTER_HELD_MASK) >> 2] + 1);
+    this.routerWaits.ms += performance.now() - t0;
   }
 
   /** Blocks until every held record is in its ring (flush, shutdown). */
@@ -477,11 +480,9 @@ export class ShardedEngine {
     const iProdSleeping = (sh.regions.inbound + R.RING_H_PROD_SLEEPING) >> 2;
     let spins = 0;
     const since = Date.now();
-    const t0 = performance.now();
-    this.routerWaits.full++;
     for (;;) {
       this.poll();
-      if (done()) break;
+      if (done()) return;
       this.checkAlive(since);
       if (++spins < 64) continue;
       // Sleep on the matcher's consumer sequence (its release notifies sleeping producers).
@@ -490,7 +491,6 @@ export class ShardedEngine {
       if (sh.inbound.room(1) === 0) Atomics.wait(i32, iConsumed, c, 1);
       Atomics.sub(i32, iProdSleeping, 1);
     }
-    this.routerWaits.ms += performance.now() - t0;
   }
 
   private publishShard(sh: Shard): void {
