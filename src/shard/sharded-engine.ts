@@ -464,7 +464,8 @@ export class ShardedEngine {
   private waitForBacklogRoom(sh: Shard): void {
     const t0 = performance.now();
     this.routerWaits.full++;
-    this.waitUntil(sh, () => this.held(sh.index) < this.i32[(this.cursorsAt + sh.index * S.SCATTER_CURSOR + S.SCATTER_HELD_MASK) >> 2] + 1);
+    const mask = this.i32[(this.cursorsAt + sh.index * S.SCATTER_CURSOR + S.SCATTER_HELD_MASK) >> 2];
+    this.waitUntil(sh, () => this.held(sh.index) <= mask);
     this.routerWaits.ms += performance.now() - t0;
   }
 
