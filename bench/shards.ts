@@ -1,7 +1,8 @@
 // bench/shards.ts: the sharded engine, 1 vs 2 matching workers, end to end (docs/SHARDS.md).
 //
 //   node --import tsx bench/shards.ts [--count 1000000] [--symbols 256] [--runs 5] [--seed 7]
-//                                     [--no-pin] [--chunk 1024] [--spins 1000] [--inbound 16384] [--json out.json]
+//                                     [--no-pin] [--chunk 1024] [--spins 1000] [--inbound 16384] [--backlog 16384]
+//                                     [--json out.json]
 //
 // Workload: bench/workloads/multi-symbol.ts (Pareto-skewed activity over --symbols symbols, each a
 // core-mix flow; globally unique order ids), encoded to 64-byte records before any clock starts.
@@ -11,7 +12,9 @@
 // event's type), until flush() says every command's events are delivered. Commands/s = mix commands /
 // that time. Configurations alternate within each run; medians over --runs. Per run it also prints
 // the cores the process used (its CPU time / wall time, all threads): on a shared machine the
-// matchers only scale as far as the other load leaves them CPU. After the runs: the last run's
+// matchers only scale as far as the other load leaves them CPU; the busiest matcher's share of the
+// time inside the core; and, for 2 shards, each matcher's sleeps and the router's waits (a shard
+// whose ring and backlog were both full). After the runs: the last run's
 // matcher counters and where the caller's time went (route(), of which waiting for ring room).
 // "in-process" is the single-threaded Engine on the caller's thread (batch path, same events
 // callback): the ceiling a sharded run has to beat.
@@ -35,6 +38,7 @@ const seed = arg('seed', 7);
 const chunk = arg('chunk', 1024);
 const spins = arg('spins', 1000);
 const inboundSlots = arg('inbound', 16384);
+const backlogRecords = arg('backlog', 16384);
 const pin = !process.argv.includes('--no-pin');
 const jsonAt = process.argv.indexOf('--json');
 const jsonPath = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
@@ -49,7 +53,7 @@ const limits = { maxOrders: 1 << 18, maxSymbols: symbols + 1, ladderTicks: symbo
 const records = encodeCommands(multiSymbol({ seed, count, symbols }));
 const setup = multiSymbolSetupLength({ seed, count, symbols });
 const mix = count - setup;
-console.log(`# workload: multi-symbol, ${count} commands (${setup} setup, ${mix} timed), ${symbols} symbols, seed ${seed}; route chunk ${chunk}, matcher spins ${spins}, inbound ring ${inboundSlots} slots`);
+console.log(`# workload: multi-symbol, ${count} commands (${setup} setup, ${mix} timed), ${symbols} symbols, seed ${seed}; route chunk ${chunk}, matcher spins ${spins}, inbound ring ${inboundSlots} slots, backlog ${backlogRecords} records`);
 
 let events = 0;
 let typeSum = 0;
@@ -78,15 +82,15 @@ function inProcess(): { rate: number; events: number } {
 /** The caller's thread during the timed part: ms inside route() (of which waiting for ring room, events polled meanwhile), inside poll() (event callbacks included) and in the final flush(). */
 interface CallerMs { route: number; waits: number; poll: number; flush: number; wall: number; cpu: number }
 
-async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string; caller: CallerMs; timedCoreMs: number[] }> {
-  const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, inboundSlots, onEvents });
+async function sharded(shards: number): Promise<{ rate: number; events: number; stats: unknown; pinning: string; caller: CallerMs; timedCoreMs: number[]; sleeps: number[]; routerWaits: number }> {
+  const engine = await ShardedEngine.create({ shards, ...limits, pin, spins, inboundSlots, backlogRecords, onEvents });
   try {
     engine.route(records, 0, setup);
     engine.flush();
-    const coreMs0 = (await engine.stats()).map((x) => x.coreMs);
+    const stats0 = await engine.stats();
+    const waits0 = { ...engine.routerWaits };
     events = 0;
     const caller: CallerMs = { route: 0, waits: 0, poll: 0, flush: 0, wall: 0, cpu: 0 };
-    const waits0 = engine.routerWaits.ms;
     const cpu0 = process.cpuUsage(); // every thread of the process: caller, matchers, V8's own
     const t0 = performance.now();
     let t = t0;
@@ -102,15 +106,17 @@ async function sharded(shards: number): Promise<{ rate: number; events: number; 
     engine.flush();
     const ms = performance.now() - t0;
     caller.flush = ms - caller.route - caller.poll;
-    caller.waits = engine.routerWaits.ms - waits0;
+    caller.waits = engine.routerWaits.ms - waits0.ms;
     const cpu = process.cpuUsage(cpu0);
     caller.wall = ms;
     caller.cpu = (cpu.user + cpu.system) / 1000;
     const stats = await engine.stats();
-    const timedCoreMs = stats.map((x, k) => x.coreMs - coreMs0[k]);
+    const timedCoreMs = stats.map((x, k) => x.coreMs - stats0[k].coreMs);
+    const sleeps = stats.map((x, k) => x.sleeps - stats0[k].sleeps);
+    const routerWaits = engine.routerWaits.full - waits0.full;
     const got = events;
     await engine.shutdown();
-    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note, caller, timedCoreMs };
+    return { rate: mix / (ms / 1000), events: got, stats, pinning: engine.pinning.note, caller, timedCoreMs, sleeps, routerWaits };
   } finally {
     if (!engine.stopped) await engine.terminate();
   }
@@ -126,6 +132,7 @@ const lastStats: Record<string, unknown> = {};
 const lastCaller: Record<string, CallerMs> = {};
 const cores: Record<string, number[]> = { '1 shard': [], '2 shards': [] }; // process CPU time / wall time, per run
 const coreShare: Record<string, number[]> = { '1 shard': [], '2 shards': [] }; // the busiest matcher's ms inside the core / wall ms, per run
+const sleeps2: string[] = []; // 2 shards, per run: each matcher's sleeps and the router's waits, timed part
 for (let r = 0; r < runs; r++) {
   const a = inProcess();
   results['in-process'].push(a.rate);
@@ -139,9 +146,9 @@ for (let r = 0; r < runs; r++) {
     lastCaller[name] = s.caller;
     cores[name].push(s.caller.cpu / s.caller.wall);
     coreShare[name].push(Math.max(...s.timedCoreMs) / s.caller.wall);
-    if (shards === 2) pinning = s.pinning;
+    if (shards === 2) { pinning = s.pinning; sleeps2.push(`sleeps ${s.sleeps.join('/')}, router waits ${s.routerWaits}`); }
   }
-  console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}; cores used ${Object.entries(cores).map(([k, v]) => `${k} ${v[r].toFixed(2)}`).join(', ')}; busiest matcher in the core ${Object.entries(coreShare).map(([k, v]) => `${k} ${(v[r] * 100).toFixed(0)}%`).join(', ')} of the time  (load ${machineInfo().loadAverage.join(' ')})`);
+  console.log(`run ${r + 1}: ${Object.entries(results).map(([k, v]) => `${k} ${fmt(v[r])}/s`).join(', ')}; cores used ${Object.entries(cores).map(([k, v]) => `${k} ${v[r].toFixed(2)}`).join(', ')}; busiest matcher in the core ${Object.entries(coreShare).map(([k, v]) => `${k} ${(v[r] * 100).toFixed(0)}%`).join(', ')} of the time; 2 shards: ${sleeps2[r]}  (load ${machineInfo().loadAverage.join(' ')})`);
 }
 
 console.log(`# pinning (2 shards): ${pinning}`);
@@ -162,6 +169,6 @@ if (eventCounts['1 shard'] !== eventCounts['2 shards'] || eventCounts['1 shard']
 if (typeSum < 0) console.log(typeSum); // keep the reads
 
 if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, inboundSlots, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller, cores, coreShare }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ command, machine, count, symbols, seed, runs, chunk, spins, inboundSlots, backlogRecords, pin, pinning, results, medians: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])), speedup, eventCounts, lastStats, lastCaller, cores, coreShare, sleeps2 }, null, 2));
   console.log(`# wrote ${jsonPath}`);
 }

@@ -17,7 +17,8 @@ import { Engine, type EngineOptions } from '../src/engine.js';
 import { writeCommand, emptyCommand, type RawCommand } from '../src/records.js';
 import type { EventReader } from '../src/batch.js';
 import { ShardedEngine, type ShardedEngineOptions } from '../src/shard/sharded-engine.js';
-import { CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT } from '../src/shard/protocol.js';
+import { CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT, type ControlOp } from '../src/shard/protocol.js';
+import type { SpscRing } from '../src/ring.js';
 import { randomStream, collect } from './support/random-stream.js';
 
 const L = { ...layout };
@@ -228,8 +229,9 @@ for (const shards of [1, 2]) {
 // the host every record it must not route itself. This stream has all of them, often: broadcasts
 // and other symbol-0 commands (from the random stream), ids beyond maxSymbols (routed by the
 // assign function), barrier look-alikes (type CTL_TYPE with the magic), and rings so small or
-// so large that a run stops at a full ring or spans many publishes; route() calls cross the
-// staging size (4,096 records) and start at odd records.
+// so large that records wait in a full ring's backlog (or the backlog fills too and the router
+// waits) or a run spans many publishes; route() calls cross the staging size (4,096 records)
+// and start at odd records.
 test('the Wasm router: per-symbol events equal the single engine\'s across every hand-off to the host', async () => {
   const n = 60_000;
   const source = stream.slice(0, n * L.CMD_SIZE);
@@ -245,6 +247,7 @@ test('the Wasm router: per-symbol events equal the single engine\'s across every
   assert.ok((ref.events.types.get(L.EV_REJECTED) ?? 0) >= lookAlikes + beyond, 'look-alikes and unknown ids are rejected by both');
   const configs: [string, Omit<ShardedEngineOptions, 'onEvents'>, number[]][] = [
     ['64-slot rings, a publish per record', { shards: 2, ...LIMITS, inboundSlots: 64, publishEvery: 1 }, [1, 5000, 37, 4096, 4097, 2]],
+    ['64-slot rings, 2-record backlogs (the router waits often)', { shards: 2, ...LIMITS, inboundSlots: 64, backlogRecords: 2 }, [700, 1, 4097, 64]],
     ['large rings and runs, an assign function', { shards: 2, ...LIMITS, inboundSlots: 1 << 16, publishEvery: 4096, assign: (s, shards) => s % shards }, [9000, 3, 12_345, 64]],
   ];
   for (const [what, opts, chunks] of configs) {
@@ -275,6 +278,65 @@ test('the Wasm router: per-symbol events equal the single engine\'s across every
       await engine.shutdown();
     });
   }
+});
+
+// A full ring stops only its own shard: with shard 0's matcher parked on a barrier (its ring full,
+// the rest of its records held in the router's backlog), shard 1's records are still routed and
+// run, a broadcast reaches shard 1 in order and a barrier on shard 1 passes. A router that waited
+// on the full ring would never return from route() (it fails after 60 s without progress).
+test('a full ring does not block the other shard: records for it are held while the other shard runs', async () => {
+  const symbols = [1, 2].map((id) => ({ id, tickSize: 1, lotSize: 1, minPrice: 1, maxPrice: 1000 }));
+  const cmds: RawCommand[] = [];
+  for (let k = 0; k < 2001; k++) {
+    const c = emptyCommand();
+    if (k === 1000) { c.type = L.CMD_MASS_CANCEL; c.symbol = 0; c.account = 1; } // every shard, in order
+    else {
+      c.type = L.CMD_NEW; c.symbol = 1 + (k % 2); c.account = 1 + ((k >> 1) % 2); c.side = L.SIDE_BUY; c.orderType = L.ORDER_LIMIT; c.tif = L.TIF_GTC;
+      c.orderId = BigInt(k + 1); c.price = BigInt(1 + (k % 500)); c.quantity = 3n;
+    }
+    c.seq = BigInt(k + 1);
+    cmds.push(c);
+  }
+  const bytes = encode(cmds);
+  const ref = new Engine({ maxOrders: 4096, maxSymbols: 8, ladderTicks: 10_000, symbols });
+  const refEvents = new Collector();
+  const refMem = new Uint8Array(ref.memory.buffer);
+  ref.commands.append(bytes, 0, cmds.length);
+  ref.run((ev) => refEvents.add(refMem, ev));
+
+  await withEngine({ shards: 2, maxOrders: 4096, maxSymbols: 8, ladderTicks: 10_000, symbols, assign: { 1: 0, 2: 1 }, inboundSlots: 64, backlogRecords: 2048 }, async (engine, events) => {
+    // Park shard 0: a barrier whose op is not sent yet (the matcher retries until it arrives).
+    const PARK = 1 << 30;
+    const shard0 = (engine as unknown as { shardList: { inbound: SpscRing; remote: { control(id: number, op: ControlOp): Promise<unknown> } }[] }).shardList[0];
+    const seq = shard0.inbound.tryClaim(1);
+    const at = shard0.inbound.slotOffset(seq);
+    const mem = new Uint8Array(engine.memory.buffer);
+    const view = new DataView(engine.memory.buffer);
+    mem.fill(0, at, at + L.CMD_SIZE);
+    mem[at] = CTL_TYPE;
+    view.setUint16(at + CTL_MAGIC_AT, CTL_MAGIC, true);
+    view.setUint32(at + L.CMD_ORDER_ID, PARK, true);
+    shard0.inbound.publish(seq, 1);
+
+    for (let k = 0; k < cmds.length; k += 100) { // 1,000 commands per shard and a broadcast, 64-slot rings
+      engine.route(bytes, k, Math.min(100, cmds.length - k));
+      engine.poll();
+    }
+    await engine.depth([2], 10); // a barrier on shard 1 alone passes
+    engine.poll();
+    equalLogs(events[1].bySymbol.get(2), refEvents.bySymbol.get(2), 'symbol 2 (shard 1), while shard 0 is parked');
+    const [s0, s1] = await engine.stats();
+    assert.is(s0.commands, 0, 'shard 0 is parked');
+    assert.is(s0.backlogDepth, 1001 - 63, 'shard 0: 63 records behind the barrier in its ring, the rest of its 1,001 held');
+    assert.is(s1.commands, 1001);
+    assert.is(events[0].raw.count, 0);
+
+    await shard0.remote.control(PARK, { op: 'sync' });
+    await engine.sync(); // behind shard 0's held records, which move into its ring as it runs them
+    engine.poll();
+    for (const [s, log] of refEvents.bySymbol) equalLogs(events[s === 0 ? 0 : engine.shardOf(s)].bySymbol.get(s), log, `symbol ${s}`);
+    await engine.shutdown();
+  });
 });
 
 test('shutdown right after routing loses nothing: every command\'s events come out', async () => {

@@ -3,7 +3,8 @@
 // Memory map (bytes, 64-byte aligned regions, above the core's reserved first 64 KiB):
 //   counters   one 64-byte line per shard (protocol.ts CNT_*): slots handled, state
 //   router     (the caller's only) symbol -> shard table, one cursor per shard
-//              (assembly/scatter-layout.ts), STAGE_RECORDS staged command records
+//              (assembly/scatter-layout.ts), STAGE_RECORDS staged command records, and per
+//              shard a backlog of `backlogRecords` records held while its inbound ring is full
 //   per shard: scratch   query rows, the digest, one control-plane command slot
 //              inbound   SPSC ring of 64-byte command records (router -> matcher), `inboundSlots`
 //              outbound  SPSC ring of 64-byte event records (matcher -> host), a power of two
@@ -46,7 +47,7 @@ const nodeEndpoint = require('comlink/dist/umd/node-adapter.js') as (ep: unknown
 const align = alignRegion;
 /** Records route() stages in the shared memory at a time (256 KiB: stays in the caller's L2). */
 const STAGE_RECORDS = 4096;
-type ScatterRecords = (src: number, count: number, table: number, maxSymbols: number, cursors: number, special: number) => number;
+type ScatterRecords = (src: number, count: number, table: number, maxSymbols: number, cursors: number, shards: number, special: number) => number;
 let scatterModule: WebAssembly.Module | undefined;
 const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 // Compiled (dist/src/shard/*.js), the worker is the compiled matcher-worker.js itself; run from
@@ -82,6 +83,8 @@ export interface ShardedEngineOptions {
   assign?: ShardAssignment;
   /** Inbound ring slots per shard, a power of two (default 16,384: 1 MiB). */
   inboundSlots?: number;
+  /** Records the router holds per shard, in order, while that shard's inbound ring is full, routing the other shards' records meanwhile; a power of two (default 16,384: 1 MiB). */
+  backlogRecords?: number;
   /** Empty polls before an idle matcher sleeps (default 1,000, a few microseconds: on an oversubscribed machine a spinning matcher takes the CPU the router needs). */
   spins?: number;
   /** The router publishes each shard's written slots about every this many records per shard (one Wasm call routes publishEvery x shards records; default 64), and at the end of each route() call. */
@@ -96,8 +99,9 @@ export interface ShardedEngineOptions {
 export interface ShardStats extends MatcherStats {
   /** Records the router wrote to this shard (commands, broadcast copies and barriers). */
   routed: number;
-  /** Slots waiting in the inbound ring, and events waiting in the outbound ring, right now. */
+  /** Slots waiting in the inbound ring, records held in the router's backlog for it, and events waiting in the outbound ring, right now. */
   inboundDepth: number;
+  backlogDepth: number;
   outboundDepth: number;
 }
 
@@ -147,7 +151,7 @@ export class ShardedEngine {
   readonly pinning: { requested: boolean; cpus: number[]; note: string };
   /** Events handed to onEvents so far (padding excluded). */
   eventsDelivered = 0;
-  /** Times route() (or a barrier) found an inbound ring full, and the ms it then spent waiting for room (polling events meanwhile). */
+  /** Times the router found a shard's inbound ring AND its backlog full, and the ms it then spent waiting for room (polling events and moving the other shards' held records meanwhile). */
   readonly routerWaits = { full: 0, ms: 0 };
   onEvents: ((events: EventReader, shard: number) => void) | undefined;
 
@@ -155,6 +159,7 @@ export class ShardedEngine {
   private readonly table: Uint8Array; // symbol id -> shard, for ids 1..maxSymbols, in the router region
   private readonly tableAt: number;
   private readonly cursorsAt: number; // one scatter cursor per shard
+  private readonly ctlWords = new Int32Array(L.CMD_SIZE >> 2); // a barrier record, built here and put like any record
   private readonly stageAt: number; // STAGE_RECORDS command records
   private readonly scatter: ScatterRecords;
   private readonly assign: (symbol: number) => number;
@@ -169,7 +174,7 @@ export class ShardedEngine {
   private source: Uint8Array | undefined;
   private sourceWords: Int32Array = new Int32Array(0);
 
-  private constructor(opts: ShardedEngineOptions, regions: ShardRegions[], memory: WebAssembly.Memory, router: { table: number; cursors: number; stage: number }, limits: { maxOrders: number; maxSymbols: number; ladderTicks: number }) {
+  private constructor(opts: ShardedEngineOptions, regions: ShardRegions[], memory: WebAssembly.Memory, router: { table: number; cursors: number; stage: number; backlogs: number; backlogRecords: number }, limits: { maxOrders: number; maxSymbols: number; ladderTicks: number }) {
     this.shards = opts.shards;
     this.memory = memory;
     this.maxOrders = limits.maxOrders;
@@ -211,6 +216,10 @@ export class ShardedEngine {
       const c = (this.cursorsAt + sh.index * S.SCATTER_CURSOR) >> 2;
       this.i32[c + (S.SCATTER_SLOTS_AT >> 2)] = sh.inbound.slotsAt;
       this.i32[c + (S.SCATTER_MASK >> 2)] = sh.inbound.mask;
+      const heldAt = router.backlogs + sh.index * router.backlogRecords * L.CMD_SIZE;
+      this.i32[c + (S.SCATTER_HELD_AT >> 2)] = heldAt;
+      this.i32[c + (S.SCATTER_HELD_MASK >> 2)] = router.backlogRecords - 1;
+      this.u8.fill(0, heldAt, heldAt + router.backlogRecords * L.CMD_SIZE); // first touch now, not during traffic
     }
     // rings.wasm imports the memory alone and has no statics: an instance on this thread is free.
     scatterModule ??= new WebAssembly.Module(readFileSync(join(wasmDir(), 'rings.wasm')));
@@ -232,8 +241,10 @@ export class ShardedEngine {
     const maxSymbols = opts.maxSymbols ?? 1024;
     const ladderTicks = opts.ladderTicks ?? 1 << 22;
     const inboundSlots = opts.inboundSlots ?? 16384;
+    const backlogRecords = opts.backlogRecords ?? 16384;
     if (!(maxOrders >= 1 && maxOrders <= L.MAX_ORDERS)) throw new RangeError(`maxOrders must be 1..${L.MAX_ORDERS}`);
     if (inboundSlots !== pow2(inboundSlots) || inboundSlots > R.RING_MAX_CAPACITY) throw new RangeError('inboundSlots must be a power of two up to 2^24');
+    if (backlogRecords !== pow2(backlogRecords) || backlogRecords > R.RING_MAX_CAPACITY) throw new RangeError('backlogRecords must be a power of two from 2 up to 2^24');
     const outboundSlots = pow2(maxOrders * L.EVENTS_PER_TOUCHED_ORDER + L.EVENTS_PER_COMMAND_BASE + L.EVENT_CHUNK);
     if (outboundSlots > R.RING_MAX_CAPACITY) throw new RangeError('maxOrders too large for one outbound ring');
 
@@ -245,10 +256,11 @@ export class ShardedEngine {
     let at = FIRST_HOST_BYTE;
     const countersAt = at;
     at += shards * CNT_BYTES;
-    const router = { table: at, cursors: 0, stage: 0 };
+    const router = { table: at, cursors: 0, stage: 0, backlogs: 0, backlogRecords };
     at = align(at + maxSymbols + 1);
     router.cursors = at; at = align(at + shards * S.SCATTER_CURSOR);
     router.stage = at; at = align(at + STAGE_RECORDS * L.CMD_SIZE);
+    router.backlogs = at; at = align(at + shards * backlogRecords * L.CMD_SIZE);
     const regions: ShardRegions[] = [];
     for (let k = 0; k < shards; k++) {
       const scratch = at; at = align(at + scratchBytes);
@@ -330,12 +342,15 @@ export class ShardedEngine {
 
   /**
    * Routes `count` encoded 64-byte command records from `source`, starting at record `first`:
-   * each is copied into a slot of its shard's inbound ring. Runs of records are staged in the
-   * shared memory (one copy of STAGE_RECORDS records) and scattered by one Wasm call per
-   * `publishEvery x shards` records, each followed by one publish per shard; the records the Wasm
-   * router leaves to the host (symbol 0: a MASS_CANCEL with symbol 0 and an account goes to every
-   * shard; ids beyond maxSymbols; barrier look-alikes; a full ring) go one by one. When a ring is
-   * full it publishes, polls events and waits.
+   * each is copied into a slot of its shard's inbound ring or, while that ring is full, into the
+   * shard's backlog in the router's memory (in order; it moves to the ring before any newer
+   * record of that shard, at the next route(), poll(), flush() or barrier). Runs of records are
+   * staged in the shared memory (one copy of STAGE_RECORDS records) and scattered by one Wasm
+   * call per `publishEvery x shards` records, each followed by one publish per shard; the records
+   * the Wasm router leaves to the host (symbol 0: a MASS_CANCEL with symbol 0 and an account goes
+   * to every shard; ids beyond maxSymbols; barrier look-alikes; a shard whose backlog is full)
+   * go one by one. Only a shard whose ring and backlog are both full makes it wait (publishing,
+   * polling events and moving the other shards' records meanwhile).
    */
   route(source: Uint8Array, first: number, count: number): void {
     if (this.closed) throw new Error('the sharded engine is shut down');
@@ -360,7 +375,16 @@ export class ShardedEngine {
     this.publish();
   }
 
-  /** One Wasm call: scatters up to `n` staged records at `at`; claims and publishes what it wrote. Returns the records routed. */
+  /** Records held in shard k's backlog. */
+  private held(k: number): number {
+    return this.i32[((this.cursorsAt + k * S.SCATTER_CURSOR + S.SCATTER_HELD) >> 2)];
+  }
+
+  /**
+   * One Wasm call: moves held records into rings with room, then scatters up to `n` staged
+   * records at `at` (n = 0: only the move); claims and publishes what it wrote. Returns the
+   * records routed.
+   */
   private scatterRun(at: number, n: number): number {
     const i32 = this.i32;
     const shards = this.shardList;
@@ -368,9 +392,9 @@ export class ShardedEngine {
       const ring = shards[k].inbound;
       const c = (this.cursorsAt + k * S.SCATTER_CURSOR) >> 2;
       i32[c + (S.SCATTER_NEXT >> 2)] = ring.claimSequence;
-      i32[c + (S.SCATTER_ROOM >> 2)] = ring.room(n);
+      i32[c + (S.SCATTER_ROOM >> 2)] = ring.room(n + i32[c + (S.SCATTER_HELD >> 2)]);
     }
-    const routed = this.scatter(at, n, this.tableAt, this.maxSymbols, this.cursorsAt, CTL_TYPE);
+    const routed = this.scatter(at, n, this.tableAt, this.maxSymbols, this.cursorsAt, shards.length, CTL_TYPE);
     for (let k = 0; k < shards.length; k++) {
       const sh = shards[k];
       const c = (this.cursorsAt + k * S.SCATTER_CURSOR) >> 2;
@@ -384,53 +408,85 @@ export class ShardedEngine {
     return routed;
   }
 
+  /** Moves held records into the rings as far as they have room (no wait). */
+  private moveHeld(): void {
+    for (let k = 0; k < this.shards; k++) {
+      if (this.held(k) !== 0) { this.scatterRun(this.stageAt, 0); return; }
+    }
+  }
+
   /** Routes the one record at src[w] (16 words) by the rules in route(). */
   private routeOne(src: Int32Array, w: number): void {
     const shards = this.shardList;
     const symbol = src[w + (L.CMD_SYMBOL >> 2)] >>> 0;
     if (symbol === 0) {
       if ((src[w] & 0xff) === L.CMD_MASS_CANCEL && src[w + (L.CMD_ACCOUNT >> 2)] !== 0) {
-        for (let k = 0; k < shards.length; k++) this.put(shards[k], src, w);
-      } else this.put(shards[0], src, w);
-    } else this.put(shards[this.shardOf(symbol)], src, w);
+        for (let k = 0; k < shards.length; k++) this.put(shards[k], src, w, false);
+      } else this.put(shards[0], src, w, false);
+    } else this.put(shards[this.shardOf(symbol)], src, w, false);
   }
 
-  /** Copies one record (16 words at src[w]) into the next slot of `sh`'s inbound ring. */
-  private put(sh: Shard, src: Int32Array, w: number): void {
-    let seq = sh.inbound.tryClaim(1);
-    if (seq < 0) seq = this.claimSlow(sh);
-    if (sh.pending === 0) sh.pendingFirst = seq;
-    const at = sh.inbound.slotOffset(seq);
+  /**
+   * Copies one record (16 words at src[w]) into the next slot of `sh`'s inbound ring, or behind
+   * the records its backlog holds (waiting only if that is full too). `barrier`: the record is a
+   * barrier (the magic is set), else a look-alike's magic is cleared.
+   */
+  private put(sh: Shard, src: Int32Array, w: number, barrier: boolean): void {
     const i32 = this.i32;
+    const c = (this.cursorsAt + sh.index * S.SCATTER_CURSOR) >> 2;
+    let at: number;
+    let seq = -1;
+    if (i32[c + (S.SCATTER_HELD >> 2)] === 0) seq = sh.inbound.tryClaim(1);
+    if (seq >= 0) {
+      at = sh.inbound.slotOffset(seq);
+    } else {
+      const mask = i32[c + (S.SCATTER_HELD_MASK >> 2)];
+      if (i32[c + (S.SCATTER_HELD >> 2)] > mask) this.waitForBacklogRoom(sh);
+      const end = i32[c + (S.SCATTER_HELD_END >> 2)];
+      at = i32[c + (S.SCATTER_HELD_AT >> 2)] + end * L.CMD_SIZE;
+      i32[c + (S.SCATTER_HELD_END >> 2)] = (end + 1) & mask;
+      i32[c + (S.SCATTER_HELD >> 2)]++;
+    }
     let d = at >> 2;
     for (let k = 0; k < 16; k++) i32[d++] = src[w + k];
-    if (this.u8[at] === CTL_TYPE && this.u16[(at + CTL_MAGIC_AT) >> 1] === CTL_MAGIC) this.u16[(at + CTL_MAGIC_AT) >> 1] = 0;
+    if (barrier) this.u16[(at + CTL_MAGIC_AT) >> 1] = CTL_MAGIC;
+    else if (this.u8[at] === CTL_TYPE && this.u16[(at + CTL_MAGIC_AT) >> 1] === CTL_MAGIC) this.u16[(at + CTL_MAGIC_AT) >> 1] = 0;
+    if (seq < 0) return;
+    if (sh.pending === 0) sh.pendingFirst = seq;
     sh.pending++;
     this.publishShard(sh);
   }
 
-  /** The inbound ring is full: publish, poll events (the matcher may wait for event room), wait. */
-  private claimSlow(sh: Shard): number {
+  /** `sh`'s ring and backlog are full: publish, poll events (the matcher may wait for event room) and move held records until its backlog has room. */
+  private waitForBacklogRoom(sh: Shard): void {
+    const t0 = performance.now();
+    this.routerWaits.full++;
+    const mask = this.i32[(this.cursorsAt + sh.index * S.SCATTER_CURSOR + S.SCATTER_HELD_MASK) >> 2];
+    this.waitUntil(sh, () => this.held(sh.index) <= mask);
+    this.routerWaits.ms += performance.now() - t0;
+  }
+
+  /** Blocks until every held record is in its ring (flush, shutdown). */
+  private emptyBacklogs(): void {
+    for (const sh of this.shardList) if (this.held(sh.index) !== 0) this.waitUntil(sh, () => this.held(sh.index) === 0);
+  }
+
+  /** Publishes, polls events and moves held records (every shard's), sleeping on `sh`'s consumer sequence, until `done()`. */
+  private waitUntil(sh: Shard, done: () => boolean): void {
     const i32 = this.i32;
     const iConsumed = (sh.regions.inbound + R.RING_H_CONSUMED) >> 2;
     const iProdSleeping = (sh.regions.inbound + R.RING_H_PROD_SLEEPING) >> 2;
     let spins = 0;
     const since = Date.now();
-    const t0 = performance.now();
-    this.routerWaits.full++;
     for (;;) {
-      this.publish();
       this.poll();
-      const seq = sh.inbound.tryClaim(1);
-      if (seq >= 0) { this.routerWaits.ms += performance.now() - t0; return seq; }
+      if (done()) return;
       this.checkAlive(since);
       if (++spins < 64) continue;
       // Sleep on the matcher's consumer sequence (its release notifies sleeping producers).
       Atomics.add(i32, iProdSleeping, 1);
       const c = Atomics.load(i32, iConsumed);
-      const again = sh.inbound.tryClaim(1);
-      if (again >= 0) { Atomics.sub(i32, iProdSleeping, 1); this.routerWaits.ms += performance.now() - t0; return again; }
-      Atomics.wait(i32, iConsumed, c, 1);
+      if (sh.inbound.room(1) === 0) Atomics.wait(i32, iConsumed, c, 1);
       Atomics.sub(i32, iProdSleeping, 1);
     }
   }
@@ -451,10 +507,12 @@ export class ShardedEngine {
 
   /**
    * Hands every event the matchers have published to onEvents, shard by shard (each shard's
-   * events in order; per symbol, that is the symbol's order). Publishes pending commands first.
+   * events in order; per symbol, that is the symbol's order). First moves held records into
+   * rings with room and publishes pending commands.
    * Returns the number of events delivered.
    */
   poll(): number {
+    this.moveHeld();
     let delivered = 0;
     for (const sh of this.shardList) {
       this.publishShard(sh);
@@ -488,7 +546,7 @@ export class ShardedEngine {
   /** True when every routed command of every shard has been run and its events delivered. */
   private caughtUp(): boolean {
     for (const sh of this.shardList) {
-      if (sh.pending !== 0 || Atomics.load(this.i32, (sh.regions.counters >> 2) + CNT_DONE) !== sh.routed) return false;
+      if (sh.pending !== 0 || this.held(sh.index) !== 0 || Atomics.load(this.i32, (sh.regions.counters >> 2) + CNT_DONE) !== sh.routed) return false;
     }
     this.poll(); // everything counted as done was published before the count
     return true;
@@ -499,6 +557,7 @@ export class ShardedEngine {
    * been delivered to onEvents. (Synchronous: the matchers are other threads.)
    */
   flush(): void {
+    this.emptyBacklogs();
     this.publish();
     const since = Date.now();
     let spins = 0;
@@ -546,19 +605,11 @@ export class ShardedEngine {
     if (this.closed) throw new Error('the sharded engine is shut down');
     const id = this.nextOp++;
     const answers = shards.map((k) => this.shardList[k].remote.control(id, op) as Promise<BarrierResult>);
-    for (const k of shards) {
-      const sh = this.shardList[k];
-      let seq = sh.inbound.tryClaim(1);
-      if (seq < 0) seq = this.claimSlow(sh);
-      if (sh.pending === 0) sh.pendingFirst = seq;
-      const at = sh.inbound.slotOffset(seq);
-      this.u32.fill(0, at >> 2, (at + L.CMD_SIZE) >> 2);
-      this.u8[at] = CTL_TYPE;
-      this.u16[(at + CTL_MAGIC_AT) >> 1] = CTL_MAGIC;
-      this.i32[(at + L.CMD_ORDER_ID) >> 2] = id;
-      sh.pending++;
-      this.publishShard(sh);
-    }
+    const ctl = this.ctlWords;
+    ctl.fill(0);
+    ctl[0] = CTL_TYPE; // the type byte (little-endian); put() sets the magic
+    ctl[L.CMD_ORDER_ID >> 2] = id;
+    for (const k of shards) this.put(this.shardList[k], ctl, 0, true); // behind what the shard's backlog holds; poll() moves it
     return this.pumpUntil(Promise.all(answers));
   }
 
@@ -611,7 +662,7 @@ export class ShardedEngine {
     const all = await Promise.all(this.shardList.map((sh) => sh.remote.stats() as Promise<MatcherStats>));
     return all.map((s, k) => {
       const sh = this.shardList[k];
-      return { ...s, routed: sh.routed >>> 0, inboundDepth: sh.inbound.size(), outboundDepth: sh.outbound.size() };
+      return { ...s, routed: sh.routed >>> 0, inboundDepth: sh.inbound.size(), backlogDepth: this.held(k), outboundDepth: sh.outbound.size() };
     });
   }
 
@@ -622,6 +673,7 @@ export class ShardedEngine {
    */
   async shutdown(): Promise<MatcherStats[]> {
     if (this.closed) throw new Error('already shut down');
+    this.emptyBacklogs();
     this.publish();
     this.closed = true;
     for (const sh of this.shardList) sh.inbound.close();
