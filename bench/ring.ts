@@ -17,6 +17,7 @@ import { SpscRing, initRing, ringBytes, type RingWait } from '../src/ring.js';
 import * as layout from '../assembly/ring-layout.js';
 import { native, nativeLoadError } from '../src/native.js';
 import { machineInfo, describeMachine } from './machine.js';
+import { benchArgs } from './args.js';
 
 const L = { ...layout };
 const CAPACITY = 16384;
@@ -190,11 +191,6 @@ const BOOTSTRAP = `
     await import(workerData.self);
   })().catch((e) => parentPort.postMessage({ ok: false, error: String((e && e.stack) || e) }));`;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
 async function runPair(jobs: Omit<Job, 'ctrl'>[]): Promise<Record<string, any>[]> {
   const ctrl = new SharedArrayBuffer(8);
   const c = new Int32Array(ctrl);
@@ -214,10 +210,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}k`);
 
 async function main(): Promise<void> {
-  const count = arg('count', 4_000_000);
-  const runs = arg('runs', 3);
-  const rounds = arg('rounds', 200_000);
-  const jsonAt = process.argv.indexOf('--json');
+  const args = benchArgs('bench/ring.ts', ['--count', '--runs', '--rounds', '--json']);
+  const count = args.int('--count', 4_000_000, 1);
+  const runs = args.int('--runs', 3, 1);
+  const rounds = args.int('--rounds', 200_000, 1);
+  const jsonPath = args.optional('--json');
   const m = machineInfo();
   console.log(`bench:ring  ${process.argv.slice(1).map((a) => a.replace(/^.*\/bench\//, 'bench/')).join(' ')}`);
   console.log(`machine: ${describeMachine(m)}`);
@@ -283,9 +280,9 @@ async function main(): Promise<void> {
     console.log(`${(t.wasm ? 'wasm' : 'js').padEnd(6)}${t.label.padEnd(22)}${f(ping.meanUs)} ${f(ping.p50Us)} ${f(ping.p99Us)} ${f(ping.p999Us).padStart(9)} ${f(ping.maxUs).padStart(8)}`);
   }
   console.log(`(${m.cores} cores: with both ends spinning the main thread, V8's helpers and any other load share the cores with them; see docs/RINGS.md)`);
-  if (jsonAt > 0) {
-    writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ bench: 'ring', command: process.argv.slice(1).join(' '), machine: m, pinned: cpus[0] >= 0 ? cpus : null, results }, null, 2));
-    console.log(`wrote ${process.argv[jsonAt + 1]}`);
+  if (jsonPath !== undefined) {
+    writeFileSync(jsonPath, JSON.stringify({ bench: 'ring', command: process.argv.slice(1).join(' '), machine: m, pinned: cpus[0] >= 0 ? cpus : null, results }, null, 2));
+    console.log(`wrote ${jsonPath}`);
   }
 }
 

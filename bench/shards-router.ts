@@ -15,16 +15,14 @@ import { CTL_TYPE, CTL_MAGIC, CTL_MAGIC_AT } from '../src/shard/protocol.js';
 import { multiSymbol, multiSymbolSetupLength } from './workloads/multi-symbol.js';
 import { encodeCommands } from './encode.js';
 import { machineInfo, describeMachine } from './machine.js';
+import { benchArgs } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const count = arg('count', 1_000_000);
-const symbols = arg('symbols', 256);
-const seed = arg('seed', 7);
-const chunk = arg('chunk', 1024);
-const runs = arg('runs', 5);
+const args = benchArgs('bench/shards-router.ts', ['--count', '--symbols', '--seed', '--chunk', '--runs']);
+const count = args.int('--count', 1_000_000, 1);
+const symbols = args.int('--symbols', 256, 1);
+const seed = args.int('--seed', 7);
+const chunk = args.int('--chunk', 1024, 1);
+const runs = args.int('--runs', 5, 1);
 console.log(`# node --import tsx bench/shards-router.ts ${process.argv.slice(2).join(' ')}`.trim());
 console.log(`# ${describeMachine(machineInfo())}`);
 const records = encodeCommands(multiSymbol({ seed, count, symbols }));

@@ -26,22 +26,19 @@ import { native, nativeLoadError } from '../src/native.js';
 import { multiSymbol, multiSymbolSetupLength } from './workloads/multi-symbol.js';
 import { encodeCommands } from './encode.js';
 import { machineInfo, describeMachine } from './machine.js';
+import { benchArgs } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const count = arg('count', 1_000_000);
-const symbols = arg('symbols', 256);
-const runs = arg('runs', 5);
-const seed = arg('seed', 7);
-const chunk = arg('chunk', 1024);
-const spins = arg('spins', 1000);
-const inboundSlots = arg('inbound', 16384);
-const backlogRecords = arg('backlog', 16384);
-const pin = !process.argv.includes('--no-pin');
-const jsonAt = process.argv.indexOf('--json');
-const jsonPath = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
+const args = benchArgs('bench/shards.ts', ['--count', '--symbols', '--runs', '--seed', '--chunk', '--spins', '--inbound', '--backlog', '--json'], ['--no-pin']);
+const count = args.int('--count', 1_000_000, 1);
+const symbols = args.int('--symbols', 256, 1);
+const runs = args.int('--runs', 5, 1);
+const seed = args.int('--seed', 7);
+const chunk = args.int('--chunk', 1024, 1);
+const spins = args.int('--spins', 1000);
+const inboundSlots = args.int('--inbound', 16384, 2);
+const backlogRecords = args.int('--backlog', 16384, 2);
+const pin = !args.flag('--no-pin');
+const jsonPath = args.optional('--json');
 const command = `node --import tsx bench/shards.ts ${process.argv.slice(2).join(' ')}`.trim();
 
 const machine = machineInfo();
