@@ -18,7 +18,7 @@ import { runWorker } from './support/side-module.js';
 const CTL_READY = 0, CTL_STOP = 1, CTL_CALLS = 2; // test/workers/live-reader-worker.ts
 const BATCH = 64;
 
-interface Report { calls: number; depthRows: number; queueRows: number; found: number; missing: number; failures: number; examples: string[]; reads: number; retries: number; rejoins: number }
+interface Report { calls: number; depthRows: number; queueRows: number; wholeQueues: number; found: number; missing: number; failures: number; kinds: Record<string, number>; examples: string[]; reads: number; retries: number; rejoins: number }
 
 /** FNV-1a over the event records of a chunk, folded into h. */
 function hashEvents(h: bigint, bytes: Uint8Array, at: number, count: number): bigint {
@@ -54,7 +54,7 @@ async function stress(readerCalls: number, rejoinEvery: number): Promise<void> {
   };
   let report: Promise<Report> | undefined;
   for (const c of randomStream(opts)) {
-    if (c.type === L.CMD_NEW || c.type === L.CMD_MODIFY) c.clientOrderId = clientChecksum(c.orderId, c.account, c.price, c.symbol);
+    if (c.type === L.CMD_NEW || c.type === L.CMD_MODIFY) c.clientOrderId = clientChecksum(c.orderId, c.account, c.price, c.symbol, c.quantity);
     writeCommand(view, n * L.CMD_SIZE, c);
     if (++n < BATCH) continue;
     runBatch();
@@ -80,10 +80,10 @@ async function stress(readerCalls: number, rejoinEvery: number): Promise<void> {
   const drain = { ...emptyCommand(), type: L.CMD_CANCEL, symbol: 1, orderId: 1n << 62n, seq: 1n << 62n };
   live.runRaw([drain]);
   quiet.runRaw([drain]);
-  console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries, ${r.rejoins} re-registrations; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
-  assert.is(r.failures, 0, `validation failures: ${r.examples.join('; ')}`);
+  console.log(`    live book: ${commands} commands in ${batches} batches; reader ${r.calls} calls (${r.depthRows} depth rows, ${r.queueRows} queue rows, ${r.wholeQueues} whole queues, ${r.found} orders found, ${r.missing} not resting), ${r.retries} retries, ${r.rejoins} re-registrations; limbo at the end ${limbo.orders} orders + ${limbo.levels} levels, taken early ${limbo.forcedOrders} + ${limbo.forcedLevels}`);
+  assert.is(r.failures, 0, `validation failures ${JSON.stringify(r.kinds)}: ${r.examples.join('; ')}`);
   assert.ok(r.calls >= 100_000, `the reader read while the matcher ran (${r.calls} calls)`);
-  assert.ok(r.depthRows > 0 && r.queueRows > 0 && r.found > 0, 'every read kind returned rows');
+  assert.ok(r.depthRows > 0 && r.queueRows > 0 && r.wholeQueues > 0 && r.found > 0, 'every read kind returned rows');
   assert.ok(commands >= 10_000, `the matcher churned (${commands} commands)`);
   assert.is(hLive, hQuiet, 'events identical with and without the reader');
   assert.is(live.digest(), quiet.digest(), 'digest identical');
