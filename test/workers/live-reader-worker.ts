@@ -13,12 +13,16 @@
 //                and symbol (support/order-checksum.ts);
 //   order rows   the id asked for, a known symbol and side, a price on tick in the band, a
 //                positive whole-lot remaining no larger than the client id's quantity, the hash.
+//   guards     the reads run in guards of `guardSteps` reads each: an order slot found twice in
+//              one guard holds the same order (generation) both times (limbo.ts defers its reuse;
+//              the matcher reuses it early only at capacity, which the test reports).
 // A torn row (fields from before and after a write) or a row from a reused slot fails these; a
 // queue walk cut short or crossing into a reused slot fails the level checks. Failures are counted
-// by kind (the first words of the message).
-// workerData: { book, seed, symbols, ctl, rejoinEvery } (ctl: Int32Array over a SAB, indices
-// below); rejoinEvery > 0: close the reader and register a new one every that many calls, while
-// the matcher runs (batches between the two run unguarded: registration must wait for them).
+// by kind.
+// workerData: { book, seed, symbols, ctl, guardSteps, rejoinEvery } (ctl: Int32Array over a SAB,
+// indices below); rejoinEvery > 0: close the reader and register a new one after every that many
+// guards, while the matcher runs (batches between the two run unguarded: registration must wait
+// for them).
 import { parentPort, workerData } from 'node:worker_threads';
 import { LiveBookReader } from '../../src/live-book-reader.js';
 import * as layout from '../../assembly/layout.js';
@@ -30,7 +34,7 @@ export const CTL_STOP = 1; //   the matcher is done: stop reading
 export const CTL_CALLS = 2; //  reader API calls so far (updated every 1,024)
 
 const L = { ...layout };
-const { book, seed, symbols, ctl: ctlBuffer, rejoinEvery = 0 } = workerData;
+const { book, seed, symbols, ctl: ctlBuffer, guardSteps, rejoinEvery = 0 } = workerData;
 const ctl = new Int32Array(ctlBuffer);
 const MAXQ = BigInt(L.MAX_ORDER_QUANTITY);
 const QUEUE_MAX = 64;
@@ -50,6 +54,7 @@ try {
   };
   let calls = 0, depthRows = 0, queueRows = 0, wholeQueues = 0, found = 0, missing = 0;
   const queueIds = new Set<bigint>();
+  const guardSlots = new Map<number, number>();
   const recentIds = new BigInt64Array(256);
   let nIds = 0;
   let rng = seed >>> 0;
@@ -68,16 +73,8 @@ try {
     if (orders < 1n || total % lot !== 0n || total < orders * lot || total > orders * MAXQ) fail('level total', `${where}: total ${total} for ${orders} orders (lot ${lot})`);
   };
 
-  Atomics.store(ctl, CTL_READY, 1);
-  while (Atomics.load(ctl, CTL_STOP) === 0) {
-    if (rejoinEvery > 0 && calls % rejoinEvery === rejoinEvery - 1) {
-      const st = r.stats();
-      reads += st.reads;
-      retries += st.retries;
-      r.close();
-      r = new LiveBookReader(book, { bigint: true });
-      rejoins++;
-    }
+  /** One read and its checks (a depth read is followed by a queue read: two calls). */
+  const step = () => {
     const s = 1 + rand(symbols);
     const c = configs[s]!;
     tick = BigInt(c.tick), lot = BigInt(c.lot), lo = BigInt(c.bandMin), hi = BigInt(c.bandMax);
@@ -154,12 +151,35 @@ try {
         }
         if (rem > quantityOf(client)) fail('order remaining', `${id}: remaining ${rem} over the quantity ${quantityOf(client)} of its client id`);
         if (!checksumOk(client, id, account, price, symbol)) fail('order checksum', `${id}: client id ${client}`);
+      const handle = v.getBigUint64(at + L.ORDER_HANDLE, true);
+      const slot = Number(handle & 0xffffffffn), gen = Number(handle >> 32n);
+      const seen = guardSlots.get(slot);
+      if (seen === undefined) guardSlots.set(slot, gen);
+      else if (seen !== gen) fail('slot reused in a guard', `order ${id} in slot ${slot} generation ${gen}, generation ${seen} earlier in the same guard`);
       } else {
         missing++;
       }
     }
     calls++;
-    if ((calls & 1023) === 0) Atomics.store(ctl, CTL_CALLS, calls);
+  };
+
+  Atomics.store(ctl, CTL_READY, 1);
+  let guards = 0;
+  while (Atomics.load(ctl, CTL_STOP) === 0) {
+    if (rejoinEvery > 0 && guards > 0 && guards % rejoinEvery === 0) {
+      const st = r.stats();
+      reads += st.reads;
+      retries += st.retries;
+      r.close();
+      r = new LiveBookReader(book, { bigint: true });
+      rejoins++;
+    }
+    guardSlots.clear();
+    r.guard(() => {
+      for (let k = 0; k < guardSteps; k++) step();
+    });
+    guards++;
+    Atomics.store(ctl, CTL_CALLS, calls);
   }
   const stats = r.stats();
   r.close();
