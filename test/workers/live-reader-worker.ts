@@ -31,7 +31,7 @@ import { checksumOk, quantityOf } from '../support/order-checksum.js';
 
 export const CTL_READY = 0; //  the reader is registered and about to read
 export const CTL_STOP = 1; //   the matcher is done: stop reading
-export const CTL_CALLS = 2; //  reader API calls so far (updated every 1,024)
+export const CTL_CALLS = 2; //  reader API calls so far (updated after every guard)
 
 const L = { ...layout };
 const { book, seed, symbols, ctl: ctlBuffer, guardSteps, rejoinEvery = 0 } = workerData;
