@@ -148,8 +148,11 @@ export function depth(p: i32, symbol: u32, side: u8, levels: i32, io: usize): i3
 
 /**
  * The FIFO queue at the price read from io (i64), up to max queue rows at io, read whole: the
- * level's LV_SEQ was even and unchanged across the walk. Returns rows (0: no level of that side
- * there), READ_UNKNOWN_SYMBOL, READ_BUSY or READ_NO_READER.
+ * level's LV_SEQ was even and unchanged across the walk. When there are rows, the level's own
+ * depth row (price, total, orders), read inside the same walk, follows the last one (at
+ * io + rows * QUEUE_ROW_SIZE): a caller can check the rows against it (rows = min(orders, max);
+ * with every order read, their remainings sum to the total). Returns rows (0: no level of that
+ * side there), READ_UNKNOWN_SYMBOL, READ_BUSY or READ_NO_READER.
  */
 export function queue(p: i32, symbol: u32, side: u8, max: i32, io: usize): i32 {
   if (!isReader(p)) return READ_NO_READER;
@@ -170,6 +173,8 @@ export function queue(p: i32, symbol: u32, side: u8, max: i32, io: usize): i32 {
     const s1 = loadShared(lp + LV_SEQ);
     const whose = load<u8>(lp, LV_SIDE);
     const orders = load<u32>(lp, LV_COUNT);
+    const total = load<i64>(lp, LV_TOTAL);
+    const levelPrice = load<i64>(lp, LV_PRICE);
     let o = load<u32>(lp, LV_HEAD);
     n = 0;
     let whole = (s1 & 1) == 0;
@@ -190,6 +195,12 @@ export function queue(p: i32, symbol: u32, side: u8, max: i32, io: usize): i32 {
     const s2 = loadShared(lp + LV_SEQ);
     if (whole && s1 == s2 && levelAt(sp, idx) == entry && load<i32>(lp, LV_INDEX) == idx) {
       if (whose != side) n = 0;
+      else if (n > 0) {
+        const row = io + <usize>(n * QUEUE_ROW_SIZE);
+        store<i64>(row, levelPrice, DEPTH_PRICE);
+        store<i64>(row, total, DEPTH_TOTAL);
+        store<u32>(row, orders, DEPTH_COUNT);
+      }
       break;
     }
     retries++;

@@ -69,7 +69,7 @@ export class LiveBookReader {
     this.rows = book.scratch + p * book.scratchBytes;
     this.view = new DataView(book.memory.buffer);
     this.maxDepthRows = MAX_ROWS_OF(book.scratchBytes, L.DEPTH_ROW_SIZE);
-    this.maxQueueRows = MAX_ROWS_OF(book.scratchBytes, L.QUEUE_ROW_SIZE);
+    this.maxQueueRows = MAX_ROWS_OF(book.scratchBytes - L.DEPTH_ROW_SIZE, L.QUEUE_ROW_SIZE); // room for the level's row after them
     this.bigint = options.bigint ?? false;
   }
 
@@ -111,7 +111,10 @@ export class LiveBookReader {
     return this.check(code, 'depth', symbol);
   }
 
-  /** The queue rows at a price (bigint) on a side, up to max. Returns the row count. */
+  /**
+   * The queue rows at a price (bigint) on a side, up to max. Returns the row count n; when n > 0,
+   * the level's depth row as read in the same walk follows at rows + n * QUEUE_ROW_SIZE.
+   */
   queueRows(symbol: number, side: number, price: bigint, max: number): number {
     let code = L.READ_BUSY;
     for (let k = 0; k < BUSY_CALLS && code === L.READ_BUSY; k++) {

@@ -251,6 +251,11 @@ test('reader reads equal the engine\'s own queries on a quiet book (release and 
         for (const lv of levels.slice(0, 5)) {
           const q = e.queue(s, side, lv.price);
           assert.equal(r.queue(s, side, lv.price), q, `${build} queue ${s} ${side} ${lv.price}`);
+          // The raw read's level row, after the queue rows, is the level's depth row.
+          const n = r.queueRows(s, side === 'buy' ? L.SIDE_BUY : L.SIDE_SELL, BigInt(lv.price), 1000);
+          const at = r.rows + n * L.QUEUE_ROW_SIZE;
+          const level = { price: Number(r.view.getBigInt64(at + L.DEPTH_PRICE, true)), quantity: Number(r.view.getBigInt64(at + L.DEPTH_TOTAL, true)), orders: r.view.getUint32(at + L.DEPTH_COUNT, true) };
+          assert.equal([n, level], [q.length, lv], `${build} queue ${s} ${side} ${lv.price}: its level row`);
           for (const o of q) {
             assert.equal(r.order(o.orderId), e.order(o.orderId), `${build} order ${o.orderId}`);
             orders++;
